@@ -1,0 +1,129 @@
+"""The workspace configuration: one ``churnguard.toml`` per workspace, validated.
+
+>>> cfg = WorkspaceConfig.model_validate({"workspace": {"name": "shop", "timezone": "Asia/Shanghai"}})
+>>> cfg.workspace.timezone
+'Asia/Shanghai'
+>>> cfg.warehouse.url
+'duckdb://warehouse.duckdb'
+"""
+
+from __future__ import annotations
+
+import tomllib
+import zoneinfo
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from churnguard.errors import ConfigError
+
+CONFIG_FILE = "churnguard.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WorkspaceSection(_Section):
+    name: str = "churnguard"
+    #: naive timestamps in files are read in this zone, then stored as UTC
+    timezone: str = "UTC"
+    #: ISO 4217 code of the workspace currency (amounts are in it)
+    currency: str = "USD"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as 'UTC', "
+                "'Asia/Shanghai' or 'Asia/Tehran'"
+            ) from None
+        return value
+
+
+class WarehouseSection(_Section):
+    #: an Ibis backend URL; relative DuckDB paths are relative to the workspace folder
+    url: str = "duckdb://warehouse.duckdb"
+    #: DuckDB memory limit for ingestion and analytics (spills to disk beyond it)
+    memory_limit: str = "4GB"
+    threads: int | None = Field(default=None, ge=1)
+
+
+class IngestSection(_Section):
+    #: extra strptime formats tried for timestamps after ISO 8601, e.g. "%d/%m/%Y"
+    timestamp_formats: list[str] = Field(default_factory=list)
+    #: files bigger than this show a progress bar
+    progress_min_bytes: int = 4_000_000
+
+
+class ChurnSection(_Section):
+    """How a churned customer is defined (used by the measure layer)."""
+
+    definition: Literal["auto", "contractual", "non_contractual"] = "auto"
+    inactive_days: int = Field(default=180, gt=0)
+    grace_days: int = Field(default=0, ge=0)
+    #: per-segment overrides, e.g. {"industry = wholesale": {"inactive_days": 90}}
+    segments: dict[str, dict[str, int]] = Field(default_factory=dict)
+
+
+class WorkspaceConfig(_Section):
+    workspace: WorkspaceSection = Field(default_factory=WorkspaceSection)
+    warehouse: WarehouseSection = Field(default_factory=WarehouseSection)
+    ingest: IngestSection = Field(default_factory=IngestSection)
+    churn: ChurnSection = Field(default_factory=ChurnSection)
+    #: per-table column mapping: {table: {"column in your file": "contract column"}}
+    mapping: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> WorkspaceConfig:
+        """Read and validate ``path``; errors name the file, the key and the fix."""
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(
+                f"{path}: not found. Create a workspace with `churnguard init {path.parent}`."
+            ) from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])
+            got = err.get("input")
+            more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+            raise ConfigError(
+                f"{path}: [{where}] {err['msg']} (got {got!r}){more}"
+            ) from None
+
+
+DEFAULT_TOML = """\
+# churnguard workspace configuration. Every key is optional; these are the defaults.
+
+[workspace]
+name = "{name}"
+timezone = "UTC"          # naive timestamps in your files are read in this zone, stored as UTC
+currency = "USD"
+
+[warehouse]
+url = "duckdb://warehouse.duckdb"   # any Ibis backend URL; DuckDB file is relative to this folder
+memory_limit = "4GB"
+
+[ingest]
+timestamp_formats = []    # extra formats after ISO 8601, e.g. ["%d/%m/%Y", "%m/%d/%Y %H:%M"]
+
+[churn]
+definition = "auto"       # contractual, non_contractual, or auto (contractual where subscriptions exist)
+inactive_days = 180       # non-contractual: no order and no interaction for this many days
+grace_days = 0            # contractual: days to renew after a subscription ends
+
+# Map your files' column names to the contract, per table, e.g. Chinese headers:
+# [mapping.customers]
+# "客户编号" = "customer_id"
+# "注册时间" = "signup_at"
+# "地区" = "region"
+"""

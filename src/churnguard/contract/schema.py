@@ -19,6 +19,13 @@ if TYPE_CHECKING:
 
 DType = Literal["string", "int", "float", "bool", "timestamp", "json"]
 
+TRUE_WORDS = ("1", "true", "t", "yes", "y", "是", "是的", "真", "بله", "آری", "درست")
+FALSE_WORDS = ("0", "false", "f", "no", "n", "否", "不是", "假", "خیر", "نه", "نادرست")
+#: tried after ISO 8601 for naive text timestamps, before the workspace's own formats
+DEFAULT_TIMESTAMP_FORMATS = (
+    "%Y/%m/%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y%m%d", "%Y.%m.%d",
+    "%Y年%m月%d日", "%Y年%m月%d日 %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f",
+)
 #: DuckDB storage type of each contract type (timestamps are UTC instants)
 SQL_TYPES: dict[str, str] = {
     "string": "VARCHAR",

@@ -9,14 +9,8 @@ workspace time zone; everything is stored as a UTC instant.
 from __future__ import annotations
 
 from churnguard.contract import Column
+from churnguard.contract.schema import DEFAULT_TIMESTAMP_FORMATS, FALSE_WORDS, TRUE_WORDS
 
-TRUE_WORDS = ("1", "true", "t", "yes", "y", "是", "是的", "真", "بله", "آری", "درست")
-FALSE_WORDS = ("0", "false", "f", "no", "n", "否", "不是", "假", "خیر", "نه", "نادرست")
-#: tried after ISO 8601 for naive text timestamps, before the workspace's own formats
-DEFAULT_TIMESTAMP_FORMATS = (
-    "%Y/%m/%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y%m%d", "%Y.%m.%d",
-    "%Y年%m月%d日", "%Y年%m月%d日 %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f",
-)
 _OFFSET_RE = r"[T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s*(Z|z|UTC|[+-][0-9]{2}(:?[0-9]{2})?)$"
 _TEXT_TYPES = ("VARCHAR", "JSON")
 _INT_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",

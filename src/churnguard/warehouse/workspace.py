@@ -3,9 +3,9 @@
 >>> import tempfile, pathlib
 >>> root = pathlib.Path(tempfile.mkdtemp()) / "shop"
 >>> ws = Workspace.init(root)
+>>> ws.close()
 >>> sorted(p.name for p in root.iterdir())
 ['churnguard.toml', 'warehouse.duckdb']
->>> ws.close()
 """
 
 from __future__ import annotations

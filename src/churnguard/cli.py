@@ -73,7 +73,8 @@ def ingest(
         help="Load the good rows even if some are rejected (rejects go to quarantine).")] = False,
     encoding: Annotated[str | None, typer.Option(
         help="Text encoding of a CSV (default: UTF-8, else GB18030/GBK).")] = None,
-    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: detected).")] = None,
+    delimiter: Annotated[str | None, typer.Option(
+        help="CSV delimiter (default: detected).")] = None,
     sheet: Annotated[str | None, typer.Option(help="Excel sheet (default: the first).")] = None,
     fmt: Annotated[str | None, typer.Option("--format",
                                             help="csv, parquet, json or excel.")] = None,

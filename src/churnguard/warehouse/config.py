@@ -1,6 +1,6 @@
 """The workspace configuration: one ``churnguard.toml`` per workspace, validated.
 
->>> cfg = WorkspaceConfig.model_validate({"workspace": {"name": "shop", "timezone": "Asia/Shanghai"}})
+>>> cfg = WorkspaceConfig.model_validate({"workspace": {"timezone": "Asia/Shanghai"}})
 >>> cfg.workspace.timezone
 'Asia/Shanghai'
 >>> cfg.warehouse.url
@@ -117,7 +117,8 @@ memory_limit = "4GB"
 timestamp_formats = []    # extra formats after ISO 8601, e.g. ["%d/%m/%Y", "%m/%d/%Y %H:%M"]
 
 [churn]
-definition = "auto"       # contractual, non_contractual, or auto (contractual where subscriptions exist)
+definition = "auto"       # contractual, non_contractual, or auto (contractual where there are
+                          # subscriptions)
 inactive_days = 180       # non-contractual: no order and no interaction for this many days
 grace_days = 0            # contractual: days to renew after a subscription ends
 

@@ -217,6 +217,15 @@ def datasets_cdnow(
         _print_ingest(r, time.perf_counter() - started)
 
 
+def _register_groups() -> None:
+    from churnguard import cli_measure
+
+    cli_measure.register(app)
+
+
+_register_groups()
+
+
 def main() -> None:
     """Entry point: run the app, turning churnguard errors into one red line."""
     try:

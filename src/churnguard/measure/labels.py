@@ -1,0 +1,311 @@
+"""Churn labels: one row per customer *episode* (a spell of being a customer).
+
+Three rules label a customer (see :mod:`churnguard.measure.definitions`):
+
+contractual
+    Subscriptions that overlap, touch, or restart within ``grace_days`` of the end of the
+    previous ones (renewals, plan changes) form one episode. The episode churns on the day
+    its last subscription ends (``churn_at`` = that ``ended_at``) if no subscription starts
+    by the end of the day ``grace_days`` later. A later subscription starts a new episode
+    (a reactivation). Renewal gaps are counted in calendar days (UTC), so "end one, start
+    the next the same day" is always a renewal.
+non_contractual
+    Activity is an order, an interaction whose direction is not ``outbound`` (a customer's
+    own action; null direction counts), or the signup. The episode churns ``inactive_days``
+    after its last activity (``churn_at = last_activity_at + inactive_days``); activity after
+    a gap longer than ``inactive_days`` starts a new episode.
+snapshot
+    Under ``auto``, a customer with no subscription and no activity but a ``churned`` flag
+    (a snapshot export) is labelled from the flag, dated by ``churned_at`` when given.
+    ``churned`` is true with a null ``churn_at`` when the date is unknown.
+
+``auto`` uses contractual for customers with subscriptions, snapshot as above, and
+non-contractual for the rest; ``contractual`` leaves customers without subscriptions out;
+``non_contractual`` labels everyone from activity.
+
+**Right-censoring.** ``observed_until`` is ``as_of`` if given, else the latest timestamp in
+the data (orders, interactions, subscription starts and ends, signups, churned_at). An
+episode churns only once its whole window (inactivity, or the grace period) has passed
+before ``observed_until``; otherwise it is ``censored`` (not churned, not yet known). If
+subscriptions carry *scheduled* end dates in the future, pass ``as_of``.
+
+**Point-in-time.** With ``as_of``, only rows timestamped before it are used; a
+subscription ending at or after ``as_of`` is treated as still open. Adding rows at or
+after ``as_of`` changes nothing. Customer attributes (segments) are the current values.
+
+Everything is an Ibis expression (no engine SQL), so it runs on DuckDB and PySpark alike.
+Date arithmetic uses only literal day intervals (one ``CASE`` branch per distinct window
+in the config), which every Ibis backend compiles.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from churnguard.errors import InputError
+from churnguard.measure.definitions import ChurnRules, SegmentOverride
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from churnguard.warehouse.workspace import Workspace
+
+TS = dt.Timestamp(timezone="UTC")
+#: stands for "no end yet" in running maxima of subscription ends (far enough to add days)
+OPEN_END = datetime(3000, 1, 1, tzinfo=UTC)
+LABEL_COLUMNS = (
+    "customer_id", "episode", "start_at", "last_activity_at", "churn_at", "definition",
+    "censored", "is_reactivation", "churned", "window_days", "observed_until",
+)
+
+
+def to_utc(value: str | date | datetime | None) -> datetime | None:
+    """Normalise an ``as_of``: ISO text, a date (midnight) or a datetime; naive means UTC.
+
+    >>> to_utc("2024-07-01")
+    datetime.datetime(2024, 7, 1, 0, 0, tzinfo=datetime.timezone.utc)
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise InputError(
+                f"as_of {value!r} is not a date; write it as YYYY-MM-DD or an ISO timestamp"
+            ) from None
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def plus_days(ts: ir.TimestampValue, days: ir.IntegerValue,
+              values: tuple[int, ...]) -> ir.TimestampValue:
+    """``ts + days`` days, with literal intervals only (``values``: every possible ``days``)."""
+    if len(values) == 1:
+        return ts + ibis.interval(days=values[0])
+    return ibis.cases(*((days == v, ts + ibis.interval(days=v)) for v in values))
+
+
+def segment_column(customers: ir.Table, column: str) -> ir.StringValue:
+    """A customers column, or ``attributes.<name>``, as text (for segment matching)."""
+    if column.startswith("attributes."):
+        if "attributes" not in customers.columns:
+            raise InputError(f"{column}: the customers table has no attributes column")
+        value = customers.attributes[column.removeprefix("attributes.")]
+        # JSON strings unwrap with .str; numbers and booleans fall back to their JSON text.
+        # Engines without Ibis JSON support (PySpark stores JSON as text) need the attribute
+        # flattened into a column first; contract columns work everywhere.
+        return ibis.coalesce(value.str, value.cast("string"))
+    if column not in customers.columns:
+        raise InputError(f"{column!r} is not a column of customers")
+    return customers[column].cast("string")
+
+
+def _window_days(customers: ir.Table, segments: tuple[SegmentOverride, ...], attr: str,
+                 default: int) -> ir.IntegerValue:
+    branches = [
+        (segment_column(customers, s.column) == s.value, ibis.literal(getattr(s, attr)))
+        for s in segments if getattr(s, attr) is not None
+    ]
+    if not branches:
+        return ibis.literal(default, type="int64")
+    return ibis.cases(*branches, else_=default).cast("int64")
+
+
+def _before(t: ir.Table, column: str, as_of: datetime | None) -> ir.Table:
+    t = t.filter(t[column].notnull(), t.customer_id.notnull())
+    return t if as_of is None else t.filter(t[column] < as_of)
+
+
+def label_episodes(
+    customers: ir.Table,
+    orders: ir.Table,
+    interactions: ir.Table,
+    subscriptions: ir.Table,
+    *,
+    rules: ChurnRules | None = None,
+    as_of: str | date | datetime | None = None,
+) -> ir.Table:
+    """Label every customer episode from the four contract tables (pure, lazy, portable).
+
+    Returns an Ibis table with one row per customer episode and the columns
+    ``customer_id, episode, start_at, last_activity_at, churn_at, definition, censored,
+    is_reactivation, churned, window_days, observed_until`` (see the module docstring).
+    ``last_activity_at`` is, for contractual episodes, the end of the last subscription
+    (``observed_until`` while one is still open).
+    """
+    rules = rules or ChurnRules()
+    cut = to_utc(as_of)
+
+    # -- point-in-time inputs ----------------------------------------------------------
+    cust = customers.filter(customers.customer_id.notnull())
+    if cut is not None:
+        cust = cust.filter(cust.signup_at.isnull() | (cust.signup_at < cut))
+        flag = cust.churned & (cust.churned_at.isnull() | (cust.churned_at < cut))
+        flag = ibis.cases((cust.churned.isnull(), ibis.null("boolean")), else_=flag)
+        cust = cust.mutate(churned=flag,
+                           churned_at=ibis.cases((flag, cust.churned_at), else_=ibis.null(TS)))
+    subs = _before(subscriptions, "started_at", cut)
+    if cut is not None:
+        subs = subs.mutate(ended_at=ibis.cases((subs.ended_at < cut, subs.ended_at),
+                                               else_=ibis.null(TS)))
+    ords = _before(orders, "ordered_at", cut)
+    acts = _before(interactions, "at", cut)
+    acts = acts.filter(acts.direction.isnull() | (acts.direction != "outbound"))
+
+    def ev(t: ir.Table, col: str) -> ir.Table:
+        return t.select("customer_id", ts=t[col].cast(TS))
+
+    activity = ibis.union(ev(ords, "ordered_at"), ev(acts, "at"))
+    signups = ev(cust.filter(cust.signup_at.notnull()), "signup_at")
+    events = ibis.union(activity, signups).distinct()
+
+    # -- observed_until: as_of, or the latest timestamp anywhere -----------------------
+    if cut is not None:
+        observed_until: ir.TimestampValue = ibis.literal(cut, type=TS)
+        with_end = lambda t: t.mutate(observed_until=observed_until)  # noqa: E731
+    else:
+        stamps = ibis.union(
+            events, ev(subs, "started_at"), ev(subs.filter(subs.ended_at.notnull()), "ended_at"),
+            ev(cust.filter(cust.churned_at.notnull()), "churned_at"), distinct=False,
+        )
+        end_table = stamps.aggregate(observed_until=stamps.ts.max())
+        with_end = lambda t: t.cross_join(end_table)  # noqa: E731
+
+    # -- who is labelled by which rule, with which windows -----------------------------
+    params = cust.select(
+        "customer_id",
+        inactive_days=_window_days(cust, rules.segments, "inactive_days", rules.inactive_days),
+        grace_days=_window_days(cust, rules.segments, "grace_days", rules.grace_days),
+        flag=cust.churned,
+        flag_at=cust.churned_at.cast(TS),
+        signup=cust.signup_at.cast(TS),
+    )
+    sub_ids = subs.select("customer_id").distinct().mutate(has_sub=True)
+    act_ids = activity.select("customer_id").distinct().mutate(has_act=True)
+    who = ibis.union(cust.select("customer_id"), subs.select("customer_id"),
+                     events.select("customer_id")).distinct()
+    who = (who.left_join(params, "customer_id").left_join(sub_ids, "customer_id")
+           .left_join(act_ids, "customer_id"))
+    who = who.select(
+        "customer_id", "flag", "flag_at", "signup",
+        inactive_days=who.inactive_days.fill_null(rules.inactive_days),
+        grace_days=who.grace_days.fill_null(rules.grace_days),
+        has_sub=who.has_sub.fill_null(False), has_act=who.has_act.fill_null(False),
+    )
+    if rules.definition == "contractual":
+        rule = ibis.cases((who.has_sub, "contractual"), else_=ibis.null("string"))
+    elif rules.definition == "non_contractual":
+        rule = ibis.literal("non_contractual")
+    else:
+        rule = ibis.cases(
+            (who.has_sub, "contractual"),
+            (~who.has_act & who.flag.notnull(), "snapshot"),
+            else_="non_contractual",
+        )
+    who = who.mutate(definition=rule)
+
+    parts = [
+        _contractual(subs, who.filter(who.definition == "contractual"), rules, with_end),
+        _non_contractual(events, who.filter(who.definition == "non_contractual"), rules,
+                         with_end),
+        _snapshot(who.filter(who.definition == "snapshot"), with_end),
+    ]
+    out = ibis.union(*parts, distinct=False)
+    return out.mutate(
+        censored=~out.churned, is_reactivation=out.episode > 1
+    ).select(*LABEL_COLUMNS).order_by(["customer_id", "episode"])
+
+
+def _finish(t: ir.Table, definition: str) -> ir.Table:
+    return t.select(
+        "customer_id", episode=t.episode.cast("int64"), start_at=t.start_at.cast(TS),
+        last_activity_at=t.last_activity_at.cast(TS), churn_at=t.churn_at.cast(TS),
+        definition=ibis.literal(definition), churned=t.churned.fill_null(False),
+        window_days=t.window_days.cast("int64"), observed_until=t.observed_until.cast(TS),
+    )
+
+
+def _contractual(subs: ir.Table, who: ir.Table, rules: ChurnRules, with_end) -> ir.Table:  # type: ignore[no-untyped-def]
+    grace = rules.grace_day_values()
+    s = subs.select("customer_id", "subscription_id", start=subs.started_at.cast(TS),
+                    end=subs.ended_at.cast(TS).fill_null(ibis.literal(OPEN_END, type=TS)))
+    s = s.join(who.select("customer_id", "grace_days"), "customer_id")
+    order = [s.start, s.subscription_id]
+    prev_end = s.end.max().over(ibis.window(group_by=s.customer_id, order_by=order,
+                                            rows=(None, -1)))
+    s = s.mutate(prev_end=prev_end)
+    # a renewal may start until the end of the day ``grace_days`` after the previous end
+    s = s.mutate(new=(s.prev_end.isnull()
+                      | (s.start.date() > plus_days(s.prev_end, s.grace_days, grace).date())
+                      ).cast("int64"))
+    s = s.mutate(episode=s.new.cumsum(group_by=s.customer_id, order_by=[s.start,
+                                                                        s.subscription_id]))
+    e = s.group_by(["customer_id", "episode"]).aggregate(
+        start_at=s.start.min(), end=s.end.max(), window_days=s.grace_days.max())
+    e = with_end(e)
+    is_open = e.end >= ibis.literal(OPEN_END, type=TS)
+    # the grace window has passed once observed_until is on a later day than its last day
+    elapsed = e.observed_until.date() > plus_days(e.end, e.window_days, grace).date()
+    churned = ~is_open & elapsed
+    e = e.mutate(
+        churned=churned,
+        churn_at=ibis.cases((churned, e.end), else_=ibis.null(TS)),
+        last_activity_at=ibis.cases((is_open, e.observed_until), else_=e.end),
+    )
+    return _finish(e, "contractual")
+
+
+def _non_contractual(events: ir.Table, who: ir.Table, rules: ChurnRules, with_end) -> ir.Table:  # type: ignore[no-untyped-def]
+    days = rules.inactive_day_values()
+    e = events.join(who.select("customer_id", "inactive_days"), "customer_id")
+    prev = e.ts.lag().over(ibis.window(group_by=e.customer_id, order_by=e.ts))
+    e = e.mutate(prev=prev)
+    e = e.mutate(new=(e.prev.isnull() | (e.ts > plus_days(e.prev, e.inactive_days, days))
+                      ).cast("int64"))
+    e = e.mutate(episode=e.new.cumsum(group_by=e.customer_id, order_by=e.ts))
+    g = e.group_by(["customer_id", "episode"]).aggregate(
+        start_at=e.ts.min(), last_activity_at=e.ts.max(), window_days=e.inactive_days.max())
+    g = with_end(g)
+    due = plus_days(g.last_activity_at, g.window_days, days)
+    churned = due < g.observed_until
+    g = g.mutate(churned=churned, churn_at=ibis.cases((churned, due), else_=ibis.null(TS)))
+    return _finish(g, "non_contractual")
+
+
+def _snapshot(who: ir.Table, with_end) -> ir.Table:  # type: ignore[no-untyped-def]
+    s = with_end(who)
+    churned = s.flag.fill_null(False)
+    s = s.mutate(
+        episode=ibis.literal(1, type="int64"), start_at=s.signup,
+        churned=churned,
+        churn_at=ibis.cases((churned, s.flag_at), else_=ibis.null(TS)),
+        last_activity_at=ibis.cases((churned, s.flag_at), else_=ibis.null(TS)),
+        window_days=ibis.null("int64"),
+    )
+    return _finish(s, "snapshot")
+
+
+def labels(
+    ws: Workspace,
+    *,
+    as_of: str | date | datetime | None = None,
+    definition: str | None = None,
+    inactive_days: int | None = None,
+    grace_days: int | None = None,
+) -> ir.Table:
+    """Churn labels of a workspace: :func:`label_episodes` on its tables and ``[churn]`` config.
+
+    Arguments given here override the config (segment overrides still apply).
+    Returns a lazy Ibis table; call ``.to_pandas()`` or ``.to_polars()`` to run it.
+    """
+    rules = ChurnRules.from_config(ws.config.churn, definition=definition,
+                                   inactive_days=inactive_days, grace_days=grace_days)
+    wh = ws.warehouse
+    return label_episodes(wh.table("customers"), wh.table("orders"), wh.table("interactions"),
+                          wh.table("subscriptions"), rules=rules, as_of=as_of)

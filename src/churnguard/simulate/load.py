@@ -41,7 +41,8 @@ def simulate_into(
         counts = {}
         # customers first: every other table refers to them
         for name in TABLES:
-            counts[name] = wh.load_trusted(name, biz.tables[name], replace=replace)
+            counts[name] = wh.load_trusted(name, biz.tables[name], replace=replace,
+                                            source=f"simulate seed={seed}")
         truth = ws.truth_dir
         if truth.exists():
             shutil.rmtree(truth)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -136,7 +137,8 @@ class Warehouse:
         return int(self.duck.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])  # type: ignore[index]
 
     # -- loading trusted data ------------------------------------------------------------
-    def load_trusted(self, name: str, data: pa.Table, *, replace: bool = False) -> int:
+    def load_trusted(self, name: str, data: pa.Table, *, replace: bool = False,
+                     source: str = "trusted load") -> int:
         """Bulk-load rows produced by churnguard itself (simulator, dataset loaders).
 
         The columns must be the contract's; rows are not re-validated row by row (use
@@ -176,6 +178,11 @@ class Warehouse:
                 f"SELECT {col_sql}, now() FROM _trusted_batch"
             )
             con.unregister("_trusted_batch")
+            con.execute(
+                "INSERT INTO _ingest_log VALUES (?, ?, ?, now(), now(), ?, ?, 0, 0, 0, "
+                "'loaded', NULL)",
+                [f"{name}-{uuid.uuid4().hex[:10]}", name, source, data.num_rows, data.num_rows],
+            )
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

@@ -103,8 +103,6 @@ def ingest(
                 _print_ingest(refused.result, time.perf_counter() - started)
                 raise
     _print_ingest(result, time.perf_counter() - started)
-    if result.rejected:
-        raise typer.Exit(1)
 
 
 def _print_ingest(r: object, seconds: float) -> None:

@@ -20,7 +20,13 @@ import duckdb
 
 from churnguard.contract import TableContract, get_contract
 from churnguard.errors import ConfigError, InputError, RejectedRowsError
-from churnguard.warehouse.parse import present_sql, quote_ident, quote_literal, value_sql
+from churnguard.warehouse.parse import (
+    number_sql,
+    present_sql,
+    quote_ident,
+    quote_literal,
+    value_sql,
+)
 from churnguard.warehouse.readers import StagedFile, stage_file
 from churnguard.warehouse.validate import violations
 from churnguard.warehouse.workspace import Workspace
@@ -81,6 +87,11 @@ def _norm(name: str) -> str:
     return name.replace("\ufeff", "").strip().lower().replace(" ", "_").replace("-", "_")
 
 
+def _shown(name: str) -> str:
+    """A column name fit for a one-line message (control characters escaped)."""
+    return name if name.isprintable() else repr(name)
+
+
 def resolve_columns(
     contract: TableContract, source_columns: list[str], mapping: dict[str, str], file: str
 ) -> tuple[dict[str, str], list[str]]:
@@ -111,7 +122,8 @@ def resolve_columns(
     if missing:
         raise InputError(
             f"{file}: missing required column(s) {', '.join(missing)} for table "
-            f"{contract.name}; the file has: {', '.join(source_columns)}. If a column has "
+            f"{contract.name}; the file has: {', '.join(map(_shown, source_columns))}. "
+            "If a column has "
             f"another name, map it in churnguard.toml under [mapping.{contract.name}]"
         )
     return chosen, extra
@@ -152,7 +164,8 @@ def ingest_file(
         return _apply(ws, contract, staged, source_name or str(path), batch,
                       allow_rejects=allow_rejects, step=step, max_examples=max_examples)
     finally:
-        for tmp in (stg, f"{stg}_typed", f"{stg}_viol", f"{stg}_good"):
+        con.execute(f"DROP VIEW IF EXISTS temp.{quote_ident(stg + '_good')}")
+        for tmp in (stg, f"{stg}_typed", f"{stg}_viol"):
             con.execute(f"DROP TABLE IF EXISTS temp.{quote_ident(tmp)}")
 
 
@@ -163,10 +176,12 @@ def _attribute_kinds(con: duckdb.DuckDBPyConnection, staged: StagedFile,
         x = quote_ident(src)
         if present_sql(x, staged.types[src]) == f"({x} IS NOT NULL)":
             bad = 0 if staged.types[src].upper() in ("DOUBLE", "BIGINT", "INTEGER", "FLOAT") else 1
-        else:
+        else:  # numbers may carry thousands separators; a leading zero (zip, code) is text
             bad = con.execute(
                 f"SELECT count(*) FROM {quote_ident(staged.table)} WHERE "
-                f"{present_sql(x, staged.types[src])} AND TRY_CAST(trim({x}) AS DOUBLE) IS NULL"
+                f"{present_sql(x, staged.types[src])} AND "
+                f"({number_sql(x)} IS NULL "
+                f"OR regexp_matches(trim({x}), '^[+-]?0[0-9]'))"
             ).fetchone()[0]  # type: ignore[index]
         kinds[src] = "numeric" if bad == 0 else "categorical"
     return kinds
@@ -194,7 +209,9 @@ def _apply(ws: Workspace, contract: TableContract, staged: StagedFile, file: str
     for name, src in chosen.items():
         col = contract.column(name)
         x = quote_ident(src)
-        inner.append(f"{value_sql(col, x, staged.types[src], tz=cfg.workspace.timezone, formats=cfg.ingest.timestamp_formats)} AS {quote_ident(name)}")
+        parsed = value_sql(col, x, staged.types[src], tz=cfg.workspace.timezone,
+                           formats=cfg.ingest.timestamp_formats)
+        inner.append(f"{parsed} AS {quote_ident(name)}")
         inner.append(f"{present_sql(x, staged.types[src])} AS {quote_ident('_p_' + name)}")
         outer.append(quote_ident(name))
         outer.append(f"({quote_ident(name)} IS NULL AND {quote_ident('_p_' + name)}) AS "
@@ -203,7 +220,8 @@ def _apply(ws: Workspace, contract: TableContract, staged: StagedFile, file: str
         pairs = []
         for src, kind in attrs.items():
             x = quote_ident(src)
-            v = (f"TRY_CAST(trim(CAST({x} AS VARCHAR)) AS DOUBLE)" if kind == "numeric"
+            v = (number_sql(f"CAST({x} AS VARCHAR)")
+                 if kind == "numeric"
                  else f"NULLIF(trim(CAST({x} AS VARCHAR)), '')")
             pairs.append(f"{quote_literal(_norm(src))}, {v}")
         inner.append(f"json_object({', '.join(pairs)}) AS _attrs")
@@ -231,7 +249,9 @@ def _apply(ws: Workspace, contract: TableContract, staged: StagedFile, file: str
         f"to_json(s) AS raw_row FROM {quote_ident(viol)} v JOIN "
         f"(SELECT rowid + 1 AS _row, * FROM {quote_ident(staged.table)}) s USING (_row)"
     )
-    if result.rejected:
+    if not result.rejected:  # the raw text is only needed to quarantine rows: free it
+        con.execute(f"DROP TABLE IF EXISTS temp.{quote_ident(staged.table)}")
+    else:
         rows = con.execute(f"SELECT * FROM ({rejects_sql}) ORDER BY _row, column_name "
                            f"LIMIT {max_examples}").fetchall()
         result.examples = [Reject(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
@@ -277,9 +297,21 @@ def _upsert(con: duckdb.DuckDBPyConnection, contract: TableContract, typed: str,
     cols = [quote_ident(c) for c in present]
     # merge-patching into {} drops null attributes, so stored JSON has one canonical form
     sel = ", ".join(cols) + (", json_merge_patch('{}', _attrs) AS _attrs" if has_attrs else "")
-    con.execute(f"CREATE TEMP TABLE {quote_ident(good)} AS SELECT {sel} FROM "
-                f"{quote_ident(typed)} ANTI JOIN {quote_ident(viol)} USING (_row)")
+    # a view, not a copy: at 10M rows a second materialised batch costs seconds and memory
+    rows = f"{quote_ident(typed)} ANTI JOIN {quote_ident(viol)} USING (_row)" if (
+        result.rejected) else quote_ident(typed)
+    con.execute(f"CREATE TEMP VIEW {quote_ident(good)} AS SELECT {sel} FROM {rows}")
     g = quote_ident(good)
+    total = result.rows_read - result.rejected
+    empty = con.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {target})").fetchone()[0]  # type: ignore[index]
+    ins_cols = ", ".join(cols) + (f", {quote_ident(contract.attributes_column or '')}"
+                                  if has_attrs else "")
+    ins_sel = ", ".join(cols) + (", _attrs" if has_attrs else "")
+    if empty:  # first load: nothing to compare with
+        con.execute(f"INSERT INTO {target} ({ins_cols}, _ingested_at) "
+                    f"SELECT {ins_sel}, now() FROM {g}")
+        result.inserted, result.updated, result.unchanged = total, 0, 0
+        return
     sets = [f"{c} = g.{c}" for c in cols if c != key]
     diffs = [f"{target}.{c} IS DISTINCT FROM g.{c}" for c in cols if c != key]
     if has_attrs:
@@ -293,13 +325,9 @@ def _upsert(con: duckdb.DuckDBPyConnection, contract: TableContract, typed: str,
             f"WHERE {target}.{key} = g.{key} AND ({' OR '.join(diffs)})"
         ).fetchone()
         result.updated = int(updated[0]) if updated else 0
-    ins_cols = ", ".join(cols) + (f", {quote_ident(contract.attributes_column or '')}"
-                                  if has_attrs else "")
     inserted = con.execute(
-        f"INSERT INTO {target} ({ins_cols}, _ingested_at) SELECT "
-        f"{', '.join(cols) + (', _attrs' if has_attrs else '')}, now() FROM {g} "
+        f"INSERT INTO {target} ({ins_cols}, _ingested_at) SELECT {ins_sel}, now() FROM {g} "
         f"ANTI JOIN {target} USING ({key})"
     ).fetchone()
     result.inserted = int(inserted[0]) if inserted else 0
-    total = con.execute(f"SELECT count(*) FROM {g}").fetchone()[0]  # type: ignore[index]
-    result.unchanged = int(total) - result.inserted - result.updated
+    result.unchanged = total - result.inserted - result.updated

@@ -11,11 +11,13 @@ from __future__ import annotations
 from churnguard.contract import Column
 from churnguard.contract.schema import DEFAULT_TIMESTAMP_FORMATS, FALSE_WORDS, TRUE_WORDS
 
-_OFFSET_RE = r"[T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s*(Z|z|UTC|[+-][0-9]{2}(:?[0-9]{2})?)$"
+_OFFSET_RE = (
+    r"[T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s*(Z|z|UTC|[+-][0-9]{2}(:?[0-9]{2})?)$"
+)
 _TEXT_TYPES = ("VARCHAR", "JSON")
 _INT_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
               "UINTEGER", "UBIGINT")
-_NUM_TYPES = _INT_TYPES + ("FLOAT", "DOUBLE", "REAL")
+_NUM_TYPES = (*_INT_TYPES, "FLOAT", "DOUBLE", "REAL")
 
 
 def quote_ident(name: str) -> str:
@@ -45,11 +47,36 @@ def _text(x: str, src_type: str) -> str:
     return f"NULLIF(trim(CAST({x} AS VARCHAR)), '')"
 
 
-def _number_text(x: str) -> str:
-    """Text of a number with thousands separators removed ('1,234.5' -> '1234.5')."""
+_THOUSANDS_RE = "[+-]?[0-9]{1,3}(,[0-9]{3})+(\\.[0-9]+)?"
+
+
+def number_sql(x: str) -> str:
+    """DOUBLE of text ``x``, thousands separators allowed ('1,234.5'); NULL if not a number.
+
+    The plain cast runs first; the separator pattern only on the values it could not read.
+    """
     t = f"trim({x})"
-    return (f"CASE WHEN regexp_full_match({t}, '[+-]?[0-9]{{1,3}}(,[0-9]{{3}})+(\\.[0-9]+)?') "
-            f"THEN replace({t}, ',', '') ELSE {t} END")
+    return (f"COALESCE(TRY_CAST({t} AS DOUBLE), CASE WHEN regexp_full_match({t}, "
+            f"'{_THOUSANDS_RE}') THEN TRY_CAST(replace({t}, ',', '') AS DOUBLE) END)")
+
+
+def int_sql(x: str) -> str:
+    """BIGINT of text ``x``: a whole number ('12', '12.0', '1,200', '1e3'); NULL otherwise."""
+    t = f"trim({x})"
+    d = number_sql(x)
+    return (f"CASE WHEN {d} = floor({d}) THEN COALESCE(TRY_CAST({t} AS BIGINT), "
+            f"TRY_CAST(replace({t}, ',', '') AS BIGINT)) END")
+
+
+def _in_zone(ts: str, tz: str) -> str:
+    """Naive TIMESTAMP ``ts`` read as wall time in ``tz``, as TIMESTAMPTZ.
+
+    The warehouse session time zone is UTC, so for UTC a plain cast does it (and skips the
+    per-row time zone lookup).
+    """
+    if tz == "UTC":
+        return f"CAST({ts} AS TIMESTAMPTZ)"
+    return f"timezone({quote_literal(tz)}, {ts})"
 
 
 def value_sql(col: Column, x: str, src_type: str, *, tz: str, formats: list[str]) -> str:
@@ -70,7 +97,7 @@ def value_sql(col: Column, x: str, src_type: str, *, tz: str, formats: list[str]
         if _is_numeric(t):
             return f"CAST({x} AS DOUBLE)"
         if _is_text(t):
-            return f"TRY_CAST({_number_text(x)} AS DOUBLE)"
+            return number_sql(x)
         return "CAST(NULL AS DOUBLE)"
     if col.dtype == "int":
         if t in _INT_TYPES:
@@ -78,9 +105,7 @@ def value_sql(col: Column, x: str, src_type: str, *, tz: str, formats: list[str]
         if _is_numeric(t):
             return f"CASE WHEN {x} = floor({x}) THEN TRY_CAST({x} AS BIGINT) END"
         if _is_text(t):
-            num = _number_text(x)
-            return (f"CASE WHEN regexp_full_match({num}, '[+-]?[0-9]+(\\.0*)?') "
-                    f"THEN TRY_CAST(TRY_CAST({num} AS DOUBLE) AS BIGINT) END")
+            return int_sql(x)
         return "CAST(NULL AS BIGINT)"
     if col.dtype == "bool":
         if t == "BOOLEAN":
@@ -94,18 +119,17 @@ def value_sql(col: Column, x: str, src_type: str, *, tz: str, formats: list[str]
             return f"CASE WHEN {low} IN ({yes}) THEN true WHEN {low} IN ({no}) THEN false END"
         return "CAST(NULL AS BOOLEAN)"
     if col.dtype == "timestamp":
-        zone = quote_literal(tz)
         if t.startswith("TIMESTAMP WITH TIME ZONE") or t == "TIMESTAMPTZ":
             return x
         if t.startswith("TIMESTAMP") or t == "DATE":
-            return f"timezone({zone}, CAST({x} AS TIMESTAMP))"
+            return _in_zone(f"CAST({x} AS TIMESTAMP)", tz)
         if _is_text(t):
             v = f"trim({x})"
             fmts = ", ".join(quote_literal(f) for f in (*DEFAULT_TIMESTAMP_FORMATS, *formats))
             with_offset = (f"COALESCE(TRY_CAST({v} AS TIMESTAMPTZ), "
                            f"try_strptime({v}, ['%Y-%m-%d %H:%M%z', '%Y-%m-%dT%H:%M%z']))")
-            naive = (f"timezone({zone}, COALESCE(TRY_CAST({v} AS TIMESTAMP), "
-                     f"try_strptime({v}, [{fmts}])))")
+            naive = _in_zone(f"COALESCE(TRY_CAST({v} AS TIMESTAMP), try_strptime({v}, [{fmts}]))",
+                             tz)
             return (f"CASE WHEN regexp_matches({v}, {quote_literal(_OFFSET_RE)}) "
                     f"THEN {with_offset} ELSE {naive} END")
         return "CAST(NULL AS TIMESTAMPTZ)"

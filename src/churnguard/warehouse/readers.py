@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 
 from churnguard.errors import InputError
+from churnguard.warehouse.parse import quote_ident, quote_literal
 
 FORMATS = ("csv", "parquet", "json", "excel")
 _EXT = {
@@ -106,11 +107,17 @@ def _transcoded(path: Path, encoding: str) -> Iterator[Path]:
     """Stream ``path`` into a temporary UTF-8 copy (DuckDB reads UTF-8 natively)."""
     with tempfile.TemporaryDirectory(prefix="churnguard-") as tmp:
         out = Path(tmp) / (path.stem + ".utf8.csv")
-        with path.open("r", encoding=encoding, newline="") as src, out.open(
-            "w", encoding="utf-8", newline=""
-        ) as dst:
-            while chunk := src.read(_CHUNK):
-                dst.write(chunk)
+        try:
+            with path.open("r", encoding=encoding, newline="") as src, out.open(
+                "w", encoding="utf-8", newline=""
+            ) as dst:
+                while chunk := src.read(_CHUNK):
+                    dst.write(chunk)
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{path}: not readable as {encoding} text ({exc.reason} at byte {exc.start} "
+                "of a block). Save it as UTF-8, or pass --encoding with the file's encoding."
+            ) from None
         yield out
 
 
@@ -130,7 +137,9 @@ def _excel_as_csv(path: Path, sheet: str | None) -> Iterator[Path]:
     try:
         from python_calamine import CalamineWorkbook
     except ImportError:  # pragma: no cover - a declared dependency
-        raise InputError("reading Excel needs python-calamine: pip install python-calamine") from None
+        raise InputError(
+            "reading Excel needs python-calamine: pip install python-calamine"
+        ) from None
     try:
         wb = CalamineWorkbook.from_path(str(path))
         names = wb.sheet_names
@@ -162,7 +171,8 @@ def _duck_error(path: Path, exc: duckdb.Error) -> InputError:
     where = f" at line {line.group(1)}" if line else ""
     first = _first_line(exc)
     if "maximum line size" in msg.lower():
-        return InputError(f"{path}: a line{where} is longer than the limit "
+        which = f"line {line.group(1)}" if line else "a line"
+        return InputError(f"{path}: {which} is longer than the limit "
                           f"({MAX_LINE_BYTES:,} bytes); is a quote left open?")
     if "Expected Number of Columns" in msg or "too many columns" in msg.lower():
         return InputError(f"{path}: malformed CSV{where}: the row does not have as many "
@@ -208,24 +218,112 @@ def stage_file(
         con.execute(f'CREATE TEMP TABLE "{name}" AS SELECT * FROM {reader}', [str(path)])
     except duckdb.Error as exc:
         raise _duck_error(path, exc) from None
-    return _describe(con, name, fmt)
+    return _rename_reserved(con, _describe(con, name, fmt))
+
+
+_DELIMS = (",", ";", "\t", "|")
+_SNIFF_FAILED = "error when sniffing file"
+
+
+def _header_line(path: Path) -> str:
+    """The first line of a UTF-8 file (at most ``MAX_LINE_BYTES``), without BOM or newline."""
+    with path.open("rb") as fh:
+        raw = fh.read(MAX_LINE_BYTES)
+    line = re.split(rb"\r\n|\n|\r", raw, maxsplit=1)[0]
+    return line.decode("utf-8", errors="replace").removeprefix("\ufeff")
+
+
+def _guess_delimiter(header: str) -> str | None:
+    """The candidate delimiter most frequent in the header line, or None if it has none."""
+    counts = {d: header.count(d) for d in _DELIMS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else None
+
+
+def _header_columns(header: str, delim: str) -> dict[str, str]:
+    """Column names of the header line, made unique the way DuckDB does (``a``, ``a_1``)."""
+    try:
+        fields = next(csv.reader([header], delimiter=delim, quotechar='"'), [])
+    except csv.Error:  # a stray quote or NUL: the strict read reports the real problem
+        fields = header.split(delim)
+    out: dict[str, str] = {}
+    for i, f in enumerate(fields):
+        base = f.strip() or f"column{i}"
+        name, n = base, 0
+        while name.lower() in (k.lower() for k in out):
+            n += 1
+            name = f"{base}_{n}"
+        out[name] = "VARCHAR"
+    return out or {"column0": "VARCHAR"}
 
 
 def _stage_csv(con: duckdb.DuckDBPyConnection, shown: Path, path: Path, name: str,
                delimiter: str | None) -> StagedFile:
-    opts = ["header = true", "all_varchar = true", f"max_line_size = {MAX_LINE_BYTES}",
-            "strict_mode = true", "null_padding = false"]
-    if delimiter:
-        opts.append("delim = ?")
-    params: list[object] = [str(path)] + ([delimiter] if delimiter else [])
-    try:
+    """Stage a UTF-8 CSV; every column is text.
+
+    DuckDB's sniffer is tried first (fast, handles escapes and odd dialects). The quote is
+    always ``"``: a sniffer allowed to pick "no quote" silently accepts a truncated file
+    with an open quote. When the sniffer gives up, or finds one column in a header that
+    holds a delimiter, the file is read again strictly with the delimiter of its header so
+    the error names the real problem (ragged row, open quote) and its line.
+    """
+    base = ["header = true", "all_varchar = true", f"max_line_size = {MAX_LINE_BYTES}",
+            "strict_mode = true", "null_padding = false", "quote = '\"'"]
+    header = _header_line(path)
+    guessed = delimiter or _guess_delimiter(header)
+
+    def read(opts: list[str], delim: str | None) -> None:
+        params: list[object] = [str(path)]
+        if delim:
+            opts = [*opts, "delim = ?"]
+            params.append(delim)
+        con.execute(f'DROP TABLE IF EXISTS temp.{quote_ident(name)}')
         con.execute(
-            f'CREATE TEMP TABLE "{name}" AS SELECT * FROM read_csv(?, {", ".join(opts)})',
+            f"CREATE TEMP TABLE {quote_ident(name)} AS "
+            f"SELECT * FROM read_csv(?, {', '.join(opts)})",
             params,
         )
+
+    try:
+        try:
+            read(base, delimiter)
+            staged = _describe(con, name, "csv")
+            if delimiter or len(staged.columns) > 1 or guessed is None:
+                return _rename_reserved(con, staged)
+        except duckdb.Error as exc:
+            if _SNIFF_FAILED not in str(exc).lower() or guessed is None:
+                raise
+        try:  # the sniffer failed or saw one column where the header has several
+            read(base, guessed)
+        except duckdb.Error as exc:
+            if _SNIFF_FAILED not in str(exc).lower():
+                raise
+            cols = _header_columns(header, guessed)  # type: ignore[arg-type]
+            spec = ", ".join(f"{quote_literal(k)}: 'VARCHAR'" for k in cols)
+            read([*base, "auto_detect = false", "escape = '\"'", f"columns = {{{spec}}}"],
+                 guessed)
     except duckdb.Error as exc:
+        con.execute(f'DROP TABLE IF EXISTS temp.{quote_ident(name)}')
         raise _duck_error(shown, exc) from None
-    return _describe(con, name, "csv")
+    return _rename_reserved(con, _describe(con, name, "csv"))
+
+
+#: DuckDB pseudo-columns a file column would hide (``rowid`` numbers the file's rows)
+_RESERVED = ("rowid",)
+
+
+def _rename_reserved(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> StagedFile:
+    """Rename a file column called ``rowid`` to ``rowid_`` so the row order stays reachable."""
+    clash = [c for c in staged.columns if c.lower() in _RESERVED]
+    if not clash:
+        return staged
+    for c in clash:
+        new, n = f"{c}_", 1
+        while new.lower() in (x.lower() for x in staged.columns):
+            new, n = f"{c}_{n}", n + 1
+        con.execute(f"ALTER TABLE {quote_ident(staged.table)} "
+                    f"RENAME COLUMN {quote_ident(c)} TO {quote_ident(new)}")
+    return _describe(con, staged.table, staged.format)
 
 
 def _describe(con: duckdb.DuckDBPyConnection, name: str, fmt: str) -> StagedFile:

@@ -72,18 +72,24 @@ def violations(
     *,
     customers: ir.Table | None = None,
 ) -> ir.Table:
-    """All contract violations of the typed batch ``t`` whose columns ``present`` came from the file."""
+    """All contract violations of the typed batch ``t``; ``present``: columns the file has."""
     parts: list[ir.Table] = []
     for col in contract.columns:
         if col.name in present:
             parts.extend(_column_checks(t, col))
-    key = t[contract.key]
-    w = ibis.window(group_by=key, order_by=t._row)
-    ranked = t.mutate(_rank=ibis.row_number().over(w), _first=t._row.min().over(
-        ibis.window(group_by=key)))
+    # duplicate keys: group first (a hash aggregate), then revisit only the repeated keys;
+    # a window over the whole batch would sort every row
+    key = contract.key
+    repeated = (
+        t.filter(t[key].notnull())
+        .group_by(key)
+        .aggregate(_n=ibis._.count(), _first=t._row.min())
+        .filter(ibis._._n > 1)
+    )
+    dup = t.inner_join(repeated, key).select("_row", "_first")
     parts.append(_part(
-        ranked, key.notnull() & (ranked._rank > 0), contract.key, "duplicate_key",
-        ibis.literal("the same key is already in row ").concat(ranked._first.cast("string"))
+        dup, dup._row != dup._first, key, "duplicate_key",
+        ibis.literal("the same key is already in row ").concat(dup._first.cast("string"))
         .concat(" of this file"),
     ))
     for col in contract.columns:

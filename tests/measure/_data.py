@@ -83,3 +83,70 @@ s14,C7,2024-06-01,,basic,10,12
 s15,C8,2024-06-20,2024-08-01,pro,30,1
 """
 SAAS_AS_OF = "2024-07-01"
+
+# -- churned vs active: a SaaS with tickets, orders and interactions; as_of 2024-07-01,
+#    window 90 days. Reference dates: K1 churns 04-01 (window 01-02..04-01), K2 churns 05-01
+#    (window 02-01..05-01); K3, K4, K5 are active (reference 07-01, window 04-02..07-01).
+#    Every customer started at least 90 days before their reference: all five are compared.
+#                     K1 (churned)  K2 (churned)  K3 (active)   K4 (active)  K5 (active)
+#   complaints        t1, t2 = 2    t3 = 1 (t4 is  0 (t5 is not  0            t6 = 1
+#                                   before 02-01)  a complaint)
+#   tickets           2             1             1             0            1
+#   resolution hours  (48+24)/2=36  24            12            -            24
+#   orders            2 (01-10,     1             3             1            0
+#                     03-15)
+#   order amount      40+100=140    60            30+30+40=100  200          0
+#   promotions        1 (SPRING)    0             1 (SUMMER)    0            0
+#   last product      P1 (03-15)    P2            P2 (06-25)    P1           (none)
+#   events attended   0             1             2             0            1
+#   e-mail (own)      1             0             3 (+1 out)    1            1
+COMPARE_CUSTOMERS = """
+customer_id,signup_at,plan,contract_type
+K1,2024-01-01,basic,month-to-month
+K2,2024-01-01,basic,month-to-month
+K3,2024-01-01,pro,annual
+K4,2024-02-01,pro,annual
+K5,2024-03-01,basic,month-to-month
+"""
+COMPARE_SUBSCRIPTIONS = """
+subscription_id,customer_id,started_at,ended_at,plan,mrr,contract_months,cancel_reason
+s1,K1,2024-01-01,2024-04-01,basic,10,1,price
+s2,K2,2024-01-01,2024-05-01,basic,10,1,competitor
+s3,K3,2024-01-01,,pro,30,12,
+s4,K4,2024-02-01,,pro,30,12,
+s5,K5,2024-03-01,,basic,10,1,
+"""
+COMPARE_TICKETS = """
+ticket_id,customer_id,opened_at,resolved_at,category,is_complaint
+t1,K1,2024-03-01,2024-03-03,billing,true
+t2,K1,2024-03-10,2024-03-11,outage,true
+t3,K2,2024-04-01,2024-04-02,outage,true
+t4,K2,2024-01-15,2024-01-16,billing,true
+t5,K3,2024-05-01,2024-05-01T12:00:00,howto,false
+t6,K5,2024-06-01,2024-06-02,billing,true
+"""
+COMPARE_ORDERS = """
+order_id,customer_id,ordered_at,amount,product,promotion
+o1,K1,2024-01-10,40,P2,
+o2,K1,2024-03-15,100,P1,SPRING
+o3,K2,2024-04-20,60,P2,
+o4,K3,2024-05-05,30,P1,
+o5,K3,2024-06-05,30,P1,
+o6,K3,2024-06-25,40,P2,SUMMER
+o7,K4,2024-06-10,200,P1,
+"""
+COMPARE_INTERACTIONS = """
+interaction_id,customer_id,at,channel,kind,direction
+i1,K1,2024-02-01,email,email_open,inbound
+i2,K2,2024-03-01,event,event_attended,inbound
+i3,K3,2024-05-01,event,event_attended,inbound
+i4,K3,2024-06-01,event,event_attended,inbound
+i5,K3,2024-05-02,email,email_open,inbound
+i6,K3,2024-05-03,email,email_open,inbound
+i7,K3,2024-05-04,email,info_request,inbound
+i8,K3,2024-05-05,email,email_sent,outbound
+i9,K4,2024-06-01,email,email_open,inbound
+i10,K5,2024-06-01,email,email_open,inbound
+i11,K5,2024-06-02,event,event_attended,inbound
+"""
+COMPARE_AS_OF = "2024-07-01"

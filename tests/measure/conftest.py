@@ -11,7 +11,7 @@ import pytest
 from churnguard.warehouse import Workspace
 from churnguard.warehouse.ingest import ingest_file
 
-TABLE_ORDER = ("customers", "subscriptions", "orders", "interactions")
+TABLE_ORDER = ("customers", "subscriptions", "orders", "interactions", "tickets")
 MakeWs = Callable[..., Workspace]
 
 
@@ -42,3 +42,9 @@ def make_ws(tmp_path: Path) -> MakeWs:
     yield make  # type: ignore[misc]
     for ws in opened:
         ws.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Declare the ``spark`` marker (tests that start a local PySpark session)."""
+    config.addinivalue_line(
+        "markers", "spark: runs the measure functions on a local PySpark session (slow start)")

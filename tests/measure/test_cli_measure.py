@@ -55,3 +55,47 @@ def test_measure_errors_are_churnguard_errors(app: typer.Typer, make_ws: MakeWs,
     assert isinstance(res.exception, InputError)
     res = runner.invoke(app, ["measure", str(ws.root), "--out", str(tmp_path / "r.xlsx")])
     assert isinstance(res.exception, InputError)
+
+
+def test_revenue_cohorts_survival_compare_history_commands(
+        app: typer.Typer, make_ws: MakeWs, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import churnguard.cli_measure as cm
+
+    from ._data import (
+        COMPARE_AS_OF,
+        COMPARE_CUSTOMERS,
+        COMPARE_INTERACTIONS,
+        COMPARE_ORDERS,
+        COMPARE_SUBSCRIPTIONS,
+        COMPARE_TICKETS,
+    )
+
+    monkeypatch.setattr(cm, "console", Console(width=200))
+    ws = make_ws("cmp", customers=COMPARE_CUSTOMERS, subscriptions=COMPARE_SUBSCRIPTIONS,
+                 orders=COMPARE_ORDERS, interactions=COMPARE_INTERACTIONS,
+                 tickets=COMPARE_TICKETS)
+    ws.close()
+    root, asof = str(ws.root), ["--as-of", COMPARE_AS_OF]
+    runs = [
+        (["measure", root, "--revenue", *asof], "NRR", "m.png"),
+        (["cohorts", root, *asof], "2024-01-01", "c.png"),
+        (["cohorts", root, "--value", "revenue_retention", *asof], "months since", "c.html"),
+        (["survival", root, "--by", "contract_type", *asof], "log-rank", "s.png"),
+        (["survival", root, *asof], "median", "s.html"),
+        (["compare", root, "--window", "90d", *asof], "had_complaint", "k.csv"),
+        (["compare", root, "--window", "90d", *asof], "Cohen", "k.png"),
+        (["history", root, "--churned-in", "2024-Q2", *asof], "competitor", "h.parquet"),
+        (["history", root, "--churned-in", "2024-Q2", *asof], "K1", "h.png"),
+    ]
+    runner = CliRunner()
+    for args, needle, out in runs:
+        res = runner.invoke(app, [*args, "--out", str(tmp_path / out)], catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+        assert needle in res.output, (args, res.output)
+        assert (tmp_path / out).stat().st_size > 0
+    assert (tmp_path / "c.html").read_text(encoding="utf-8").count("plotly") > 1
+    assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
+    assert len(pd.read_parquet(tmp_path / "h.parquet")) == 2
+    res = runner.invoke(app, ["cohorts", root, "--value", "nope"])
+    assert isinstance(res.exception, InputError)

@@ -1,4 +1,4 @@
-"""On the simulator's business: month-to-month customers churn more than annual ones (R21)."""
+"""On the simulator's business: its known structure is recovered (R21, R5)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from churnguard.measure import labels
+from churnguard.measure import compare, labels, survival
 from churnguard.measure.rates import churn_rates
 from churnguard.warehouse import Workspace
 
@@ -31,3 +31,22 @@ def test_month_to_month_churns_more_than_annual(tmp_path: Path) -> None:
         # the books balance on a realistic business too
         assert (rates.customers_end == rates.customers_start + rates.new + rates.reactivated
                 - rates.churned).all()
+        # survival: annual customers outlive month-to-month ones, and the test says so
+        res = survival(ws, by="contract_type")
+        s = res.summary.set_index("segment")
+        assert s.loc["annual", "survival_365d"] > s.loc["month-to-month", "survival_365d"]
+        assert res.test.p_value.iloc[0] < 1e-6
+
+
+@pytest.mark.slow
+def test_complaints_are_among_the_top_differences(tmp_path: Path) -> None:
+    # complaints are rare (a few per hundred customer-quarters): the signal needs ~20k
+    # customers to stand clear of noise (at 3k it does not reach significance)
+    load.simulate_into(tmp_path / "sim", customers=20_000, months=24, seed=11)
+    with Workspace.open(tmp_path / "sim", read_only=True) as ws:
+        df = compare(ws, window="90d")
+    behaviours = df[~df.behaviour.str.startswith("last_product")].reset_index(drop=True)
+    top = behaviours.head(5)
+    found = top[top.behaviour.isin(["complaints", "had_complaint"])]
+    assert not found.empty, behaviours[["behaviour", "standardized_effect", "q_value"]]
+    assert (found.difference > 0).all() and (found.q_value < 0.05).all()

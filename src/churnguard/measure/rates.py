@@ -47,6 +47,7 @@ import pandas as pd
 from churnguard.errors import InputError
 from churnguard.measure.dimensions import customer_dimension
 from churnguard.measure.labels import labels as workspace_labels
+from churnguard.measure.labels import to_utc
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -144,7 +145,11 @@ def rate_table(
         churned=gone.count(),
         churned_from_start=(gone.start_at.date().truncate(unit) < gone.p).cast("int64").sum(),
     )
-    grid = periods.cross_join(lab.select(group).distinct())
+    # one literal group as a one-row table: on PySpark (Ibis 12) the grid built from the
+    # DISTINCT of the literal column came out with one row per label (tests/measure/
+    # test_spark.py caught it); a constant table is portable and cheaper.
+    groups = ibis.memtable({group: ["all"]}) if by is None else lab.select(group).distinct()
+    grid = periods.cross_join(groups)
     g = grid.left_join(starts, [grid[group] == starts[group], grid.period_start == starts.p])
     g = g.select(group, "period_start", "period_end", "new", "reactivated")
     g = g.left_join(churns, [g[group] == churns[group], g.period_start == churns.p])
@@ -166,6 +171,24 @@ def rate_table(
     return g.select(*cols).order_by([*([by] if by else []), "period_start"])
 
 
+def label_calendar(labels: ir.Table, period: str) -> tuple[pd.DataFrame, datetime] | None:
+    """The periods covering every label (see :func:`calendar`) and ``observed_until``.
+
+    ``None`` when no label has a start.
+    """
+    check_period(period)
+    span = labels.filter(labels.start_at.notnull()).aggregate(
+        first=labels.start_at.min(), last_start=labels.start_at.max(),
+        until=labels.observed_until.max(),
+    ).to_pandas()
+    first, last_start, until = (span.iloc[0][c] for c in ("first", "last_start", "until"))
+    if pd.isna(first):
+        return None
+    until_dt: datetime = pd.Timestamp(until).to_pydatetime().astimezone(UTC)
+    last = max(pd.Timestamp(last_start).date(), (until_dt - timedelta(microseconds=1)).date())
+    return calendar(pd.Timestamp(first).date(), last, period), until_dt
+
+
 def rates_from_labels(
     labels: ir.Table,
     *,
@@ -178,17 +201,10 @@ def rates_from_labels(
 
     ``customers`` (and ``orders`` for the purchase bands) are needed when ``by`` is given.
     """
-    check_period(period)
-    span = labels.filter(labels.start_at.notnull()).aggregate(
-        first=labels.start_at.min(), last_start=labels.start_at.max(),
-        until=labels.observed_until.max(),
-    ).to_pandas()
-    first, last_start, until = (span.iloc[0][c] for c in ("first", "last_start", "until"))
-    if pd.isna(first):
+    found = label_calendar(labels, period)
+    if found is None:
         return pd.DataFrame(columns=[*([by] if by else []), *RATE_COLUMNS])
-    until_dt: datetime = pd.Timestamp(until).to_pydatetime().astimezone(UTC)
-    last = max(pd.Timestamp(last_start).date(), (until_dt - timedelta(microseconds=1)).date())
-    cal = calendar(pd.Timestamp(first).date(), last, period)
+    cal, until_dt = found
     dimension = None
     if by is not None:
         if customers is None or orders is None:
@@ -225,3 +241,56 @@ def churn_rates(
     wh = ws.warehouse
     return rates_from_labels(lab, period=period, by=by, customers=wh.table("customers"),
                              orders=wh.table("orders"))
+
+
+def rates(
+    ws: Workspace,
+    *,
+    period: str = "month",
+    by: str | None = None,
+    revenue: bool = False,
+    as_of: str | date | datetime | None = None,
+    definition: str | None = None,
+    inactive_days: int | None = None,
+    grace_days: int | None = None,
+) -> pd.DataFrame:
+    """Customer churn rates per period and, with ``revenue=True``, MRR churn alongside.
+
+    The customer columns are those of :func:`churn_rates`; ``revenue`` adds
+    :data:`~churnguard.measure.revenue.REVENUE_COLUMNS` (see :mod:`churnguard.measure.revenue`)
+    on the same periods and groups. Revenue churn needs subscriptions: an
+    :class:`~churnguard.errors.InputError` says so when the workspace has none.
+    """
+    from churnguard.measure.revenue import (
+        REVENUE_COLUMNS,
+        point_in_time_subscriptions,
+        revenue_table,
+    )
+
+    check_period(period)
+    wh = ws.warehouse
+    lab = workspace_labels(ws, as_of=as_of, definition=definition,
+                           inactive_days=inactive_days, grace_days=grace_days)
+    customers, orders = wh.table("customers"), wh.table("orders")
+    out = rates_from_labels(lab, period=period, by=by, customers=customers, orders=orders)
+    if not revenue:
+        return out
+    subs = point_in_time_subscriptions(wh.table("subscriptions"), to_utc(as_of))
+    if subs.count().to_pyarrow().as_py() == 0:
+        raise InputError("revenue churn needs subscriptions with mrr; this workspace has "
+                         "none. Ingest a subscriptions table, or leave out --revenue")
+    if out.empty:
+        return out.assign(**dict.fromkeys(REVENUE_COLUMNS, pd.Series(dtype="float64")))
+    found = label_calendar(lab, period)
+    assert found is not None
+    cal = found[0]
+    dimension = None
+    if by is not None:
+        dimension = customer_dimension(by, customers=customers, orders=orders, labels=lab)
+    money = revenue_table(subs, ibis.memtable(cal), dimension=dimension, by=by).to_pandas()
+    money["period_start"] = pd.to_datetime(money["period_start"]).dt.date
+    keys = [*([by] if by else []), "period_start"]
+    merged = out.merge(money, on=keys, how="left")
+    merged[list(REVENUE_COLUMNS[:6])] = merged[list(REVENUE_COLUMNS[:6])].fillna(0.0)
+    cols = [*([by] if by else []), *RATE_COLUMNS[:-1], *REVENUE_COLUMNS, "complete"]
+    return merged[cols].sort_values(keys, ignore_index=True)

@@ -1,0 +1,250 @@
+"""Benchmark: the measure layer (labels, monthly rates with 3 breakdowns, cohorts) on DuckDB
+vs the same computation written plainly in pandas, same data, same run.
+
+Run (from the repo root):
+
+    .venv/bin/python benchmarks/measure.py --customers 1000000 --months 36
+    .venv/bin/python benchmarks/measure.py --customers 200000 --months 36   # smaller machine
+
+The simulated workspace is generated once into ``benchmarks/out/measure_<customers>_<months>``
+and reused. Each side runs in a fresh subprocess (reads the warehouse, computes, reports), so
+its peak memory (VmHWM: peak resident memory, data included) is its own. The pandas side
+reads the four tables into pandas first (not timed: the DuckDB side does not load them
+either), then labels the customers, computes the monthly rates overall and by
+contract_type, region and purchase_frequency_band, and the signup-month cohort matrix
+(customers and MRR). Both sides' numbers are compared; the report says whether they match.
+Results go to ``benchmarks/out/measure.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "benchmarks" / "out"
+BREAKDOWNS = ("contract_type", "region", "purchase_frequency_band")
+
+CHILD_COMMON = r"""
+import json, sys, time
+def hwm():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM"):
+            return int(line.split()[1]) / 1024
+"""
+
+CHILD_CHURNGUARD = CHILD_COMMON + r"""
+from churnguard.warehouse import Workspace
+from churnguard.measure import labels, cohorts
+from churnguard.measure.rates import rates_from_labels
+path = sys.argv[1]
+times = {}
+with Workspace.open(path, read_only=True) as ws:
+    wh = ws.warehouse
+    t = time.perf_counter()
+    lab = labels(ws).to_pyarrow()
+    times["labels"] = time.perf_counter() - t
+    import ibis
+    lab_t = ibis.memtable(lab)  # rates from the materialised labels, as the pandas side does
+    cust, orders = wh.table("customers"), wh.table("orders")
+    t = time.perf_counter()
+    total = rates_from_labels(lab_t, period="month")
+    res = {"total": total}
+    for by in sys.argv[2].split(","):
+        res[by] = rates_from_labels(lab_t, period="month", by=by, customers=cust, orders=orders)
+    times["rates"] = time.perf_counter() - t
+    t = time.perf_counter()
+    coh = cohorts(ws)
+    times["cohorts"] = time.perf_counter() - t
+out = {"times": times, "hwm_mb": hwm(), "episodes": lab.num_rows,
+       "churned": int(sum(lab.column("churned").to_pylist())),
+       "total": total[["customers_start", "new", "reactivated", "churned",
+                       "customers_end"]].astype(int).values.tolist(),
+       "by": {k: int(v.churned.sum()) for k, v in res.items()},
+       "cohort_customers": int(coh.customers.sum()),
+       "cohort_revenue": float(coh.revenue.sum())}
+print(json.dumps(out))
+"""
+
+CHILD_PANDAS = CHILD_COMMON + r"""
+import numpy as np, pandas as pd
+from churnguard.warehouse import Workspace
+path = sys.argv[1]
+with Workspace.open(path, read_only=True) as ws:
+    wh = ws.warehouse
+    c = wh.table("customers").select("customer_id", "signup_at", "contract_type",
+                                     "region").to_pandas()
+    o = wh.table("orders").select("customer_id", "ordered_at").to_pandas()
+    i = wh.table("interactions").select("customer_id", "at", "direction").to_pandas()
+    s = wh.table("subscriptions").select("subscription_id", "customer_id", "started_at",
+                                         "ended_at", "mrr").to_pandas()
+times = {}
+INACTIVE = pd.Timedelta(days=180)
+OPEN = pd.Timestamp("3000-01-01", tz="UTC")
+t = time.perf_counter()
+# -- labels: contractual for customers with subscriptions (grace 0) -------------------
+until = max(o.ordered_at.max(), i["at"].max(), c.signup_at.max(), s.started_at.max(),
+            s.ended_at.max())
+s = s.sort_values(["customer_id", "started_at", "subscription_id"])
+end = s.ended_at.fillna(OPEN)
+prev = end.groupby(s.customer_id).cummax().groupby(s.customer_id).shift()
+new = prev.isna() | (s.started_at.dt.floor("D") > prev.dt.floor("D"))
+s["ep"] = new.astype(int).groupby(s.customer_id).cumsum()
+s["end"] = end
+ce = s.groupby(["customer_id", "ep"], as_index=False).agg(start_at=("started_at", "min"),
+                                                           end=("end", "max"))
+ce["churned"] = (ce.end < OPEN) & (until.floor("D") > ce.end.dt.floor("D"))
+ce["churn_at"] = ce.end.where(ce.churned)
+# -- non-contractual for the rest: orders, own interactions, signup --------------------
+subs_ids = set(s.customer_id)
+own = i[i.direction.isna() | (i.direction != "outbound")]
+ev = pd.concat([o.rename(columns={"ordered_at": "ts"}), own[["customer_id", "at"]].rename(
+    columns={"at": "ts"}), c[["customer_id", "signup_at"]].rename(columns={"signup_at": "ts"})])
+ev = ev[~ev.customer_id.isin(subs_ids) & ev.ts.notna()].drop_duplicates()
+ev = ev.sort_values(["customer_id", "ts"])
+gap = ev.ts - ev.groupby("customer_id").ts.shift()
+ev["ep"] = (gap.isna() | (gap > INACTIVE)).astype(int).groupby(ev.customer_id).cumsum()
+ne = ev.groupby(["customer_id", "ep"], as_index=False).agg(start_at=("ts", "min"),
+                                                           last=("ts", "max"))
+due = ne["last"] + INACTIVE
+ne["churned"] = due < until
+ne["churn_at"] = due.where(ne.churned)
+lab = pd.concat([ce[["customer_id", "ep", "start_at", "churned", "churn_at"]],
+                 ne[["customer_id", "ep", "start_at", "churned", "churn_at"]]],
+                ignore_index=True)
+times["labels"] = time.perf_counter() - t
+
+# -- monthly rates, overall and by three dimensions ------------------------------------
+t = time.perf_counter()
+def monthly(lab, group=None):
+    lab = lab.assign(g="all" if group is None else lab[group])
+    sm = lab.start_at.dt.tz_localize(None).dt.to_period("M")
+    cm = lab.churn_at.dt.tz_localize(None).dt.to_period("M")
+    months = pd.period_range(sm.min(), pd.Timestamp(until).tz_localize(None).to_period("M"),
+                             freq="M")
+    idx = pd.MultiIndex.from_product([sorted(lab.g.unique()), months], names=["g", "p"])
+    new = lab[lab.ep == 1].groupby([lab.g, sm]).size().reindex(idx, fill_value=0)
+    react = lab[lab.ep > 1].groupby([lab.g, sm]).size().reindex(idx, fill_value=0)
+    gone = lab.churn_at.notna()
+    churned = lab[gone].groupby([lab.g[gone], cm[gone]]).size().reindex(idx, fill_value=0)
+    from_start = lab[gone & (sm < cm)].groupby([lab.g, cm]).size().reindex(idx, fill_value=0)
+    df = pd.DataFrame({"new": new, "reactivated": react, "churned": churned,
+                       "churned_from_start": from_start})
+    net = df.new + df.reactivated - df.churned
+    df["customers_end"] = net.groupby(level="g").cumsum()
+    df["customers_start"] = df.customers_end - net
+    df["churn_rate"] = (df.churned_from_start / df.customers_start).where(df.customers_start > 0)
+    return df.reset_index()
+total = monthly(lab)
+res = {"total": total}
+dims = c[["customer_id", "contract_type", "region"]].fillna("(missing)")
+n_orders = o[o.ordered_at <= until].groupby("customer_id").size()
+bands = pd.cut(n_orders.reindex(lab.customer_id.unique(), fill_value=0),
+               [-1, 0, 1, 4, 9, np.inf], labels=["0", "1", "2-4", "5-9", "10+"]).astype(str)
+dims = dims.merge(bands.rename("purchase_frequency_band").rename_axis("customer_id")
+                  .reset_index(), on="customer_id", how="right")
+lab_d = lab.merge(dims, on="customer_id", how="left")
+for by in sys.argv[2].split(","):
+    res[by] = monthly(lab_d.assign(**{by: lab_d[by].fillna("(missing)")}), by)
+times["rates"] = time.perf_counter() - t
+
+# -- signup-month cohorts: customers alive and MRR at each month-end -------------------
+t = time.perf_counter()
+first = lab.groupby("customer_id").start_at.min()
+coh = c.set_index("customer_id").signup_at.reindex(first.index).fillna(first)
+coh = coh.dt.tz_localize(None).dt.to_period("M")
+ends = pd.period_range(coh.min(), pd.Timestamp(until).tz_localize(None).to_period("M"), freq="M")
+cells = []
+mrr_sub = s.ended_at
+for p in ends:
+    b = (p + 1).to_timestamp().tz_localize("UTC")
+    if b > until:
+        break
+    alive = lab[(lab.start_at < b) & (lab.churn_at.isna() | (lab.churn_at >= b))]
+    who = alive.customer_id.drop_duplicates()
+    n = coh.loc[who][coh.loc[who] <= p].value_counts()
+    act = s[(s.started_at < b) & (s.ended_at.isna() | (s.ended_at >= b))]
+    m = act.groupby("customer_id").mrr.sum()
+    m = m[m > 0]
+    r = m.groupby(coh.loc[m.index]).sum()
+    r = r[r.index <= p]
+    cells.append((n.sum(), r.sum()))
+times["cohorts"] = time.perf_counter() - t
+out = {"times": times, "hwm_mb": hwm(), "episodes": len(lab), "churned": int(lab.churned.sum()),
+       "total": total[["customers_start", "new", "reactivated", "churned",
+                       "customers_end"]].astype(int).values.tolist(),
+       "by": {k: int(v.churned.sum()) for k, v in res.items()},
+       "cohort_customers": int(sum(x for x, _ in cells)),
+       "cohort_revenue": float(sum(y for _, y in cells))}
+print(json.dumps(out))
+"""
+
+
+def ensure_workspace(customers: int, months: int, seed: int) -> Path:
+    path = OUT / f"measure_{customers}_{months}"
+    if (path / "churnguard.toml").exists() and (path / "READY").exists():
+        return path
+    from churnguard.simulate.load import simulate_into
+
+    t = time.perf_counter()
+    counts = simulate_into(path, customers=customers, months=months, seed=seed, replace=True)
+    (path / "READY").write_text(json.dumps(counts), encoding="utf-8")
+    print(f"generated {path} in {time.perf_counter() - t:.0f} s: {counts}")
+    return path
+
+
+def run(code: str, path: Path) -> dict:
+    proc = subprocess.run([sys.executable, "-c", code, str(path), ",".join(BREAKDOWNS)],
+                          capture_output=True, text=True, check=False,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    if proc.returncode:
+        raise SystemExit(proc.stderr[-3000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--customers", type=int, default=1_000_000)
+    ap.add_argument("--months", type=int, default=36)
+    ap.add_argument("--seed", type=int, default=2024)
+    ap.add_argument("--skip-pandas", action="store_true")
+    args = ap.parse_args()
+    path = ensure_workspace(args.customers, args.months, args.seed)
+    counts = json.loads((path / "READY").read_text(encoding="utf-8"))
+    events = sum(counts[k] for k in ("orders", "interactions", "subscriptions", "tickets"))
+    cg = run(CHILD_CHURNGUARD, path)
+    pdr = None if args.skip_pandas else run(CHILD_PANDAS, path)
+    lines = [
+        f"# measure benchmark: {args.customers:,} customers, {events:,} events "
+        f"({args.months} months, seed {args.seed}), {os.cpu_count()} cores",
+        "",
+        "| step | churnguard (DuckDB) s | pandas s | ratio |",
+        "|---|---|---|---|",
+    ]
+    for step in ("labels", "rates", "cohorts"):
+        a = cg["times"][step]
+        b = pdr["times"][step] if pdr else float("nan")
+        lines.append(f"| {step} | {a:.1f} | {b:.1f} | {b / a:.1f}x |")
+    a, b = sum(cg["times"].values()), sum(pdr["times"].values()) if pdr else float("nan")
+    lines.append(f"| **total** | **{a:.1f}** | **{b:.1f}** | **{b / a:.1f}x** |")
+    lines += ["", f"peak memory (VmHWM): churnguard {cg['hwm_mb']:.0f} MB"
+              + (f", pandas {pdr['hwm_mb']:.0f} MB" if pdr else "")]
+    if pdr:
+        same = {k: cg[k] == pdr[k] for k in ("episodes", "churned", "total", "by",
+                                              "cohort_customers")}
+        same["cohort_revenue"] = abs(cg["cohort_revenue"] - pdr["cohort_revenue"]) < 1e-6 * max(
+            1.0, abs(cg["cohort_revenue"]))
+        lines.append(f"same numbers on both sides: {same}")
+    lines.append(f"rates = monthly overall + by {', '.join(BREAKDOWNS)}")
+    report = "\n".join(lines) + "\n"
+    (OUT / "measure.md").write_text(report, encoding="utf-8")
+    print(report)
+
+
+if __name__ == "__main__":
+    main()

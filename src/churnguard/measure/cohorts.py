@@ -1,0 +1,186 @@
+"""Signup cohorts x months since signup: customer and revenue retention matrices (R8).
+
+A customer's cohort is the month (or quarter, year) of ``signup_at``, or of the start of
+their first episode when ``signup_at`` is missing. ``months_since_signup = k`` is the k-th
+month-end after the cohort's first month: the instant ``b_k`` = first day of calendar month
+``cohort month + k + 1`` (for quarter / year cohorts, months are counted from the cohort's
+first month).
+
+``customers``
+    cohort customers *alive* at ``b_k``: an episode with ``start_at < b_k <= churn_at`` (or
+    not churned) - the rule the churn rates use, so reactivated customers count again.
+``retention``
+    ``customers / cohort_size``.
+``revenue``
+    with subscriptions, the cohort's MRR at ``b_k`` (see :mod:`churnguard.measure.revenue`);
+    without, the cohort's order amounts in calendar month ``cohort month + k``.
+``revenue_retention``
+    ``revenue / revenue at k = 0`` (null when the cohort had no revenue at k = 0), so a
+    cohort whose customers upgrade can exceed 1 (net revenue retention by cohort).
+
+Cells whose instant lies after ``observed_until`` are not reported (not yet known).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+import ibis
+import pandas as pd
+
+from churnguard.errors import InputError
+from churnguard.measure.labels import TS, to_utc
+from churnguard.measure.labels import labels as workspace_labels
+from churnguard.measure.rates import calendar
+from churnguard.measure.revenue import mrr_at, point_in_time_subscriptions
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from churnguard.warehouse.workspace import Workspace
+
+COHORT_BY = {"signup_month": "M", "signup_quarter": "Q", "signup_year": "Y"}
+COHORT_COLUMNS = ("cohort", "months_since_signup", "cohort_size", "customers", "retention",
+                  "revenue", "revenue_retention")
+
+
+def _month_index(d: ir.DateValue) -> ir.IntegerValue:
+    return d.year().cast("int64") * 12 + d.month().cast("int64") - 1
+
+
+def customer_cohorts(labels: ir.Table, customers: ir.Table, *, by: str = "signup_month"
+                     ) -> ir.Table:
+    """``(customer_id, cohort, cohort_month)``: the cohort's first day and its month index."""
+    if by not in COHORT_BY:
+        raise InputError(f"unknown cohort {by!r}; use one of {', '.join(COHORT_BY)}")
+    first = labels.group_by("customer_id").aggregate(first=labels.start_at.min())
+    j = first.left_join(customers.select("customer_id", "signup_at"), "customer_id")
+    start = ibis.coalesce(j.signup_at.cast(TS), j["first"])
+    c = j.select("customer_id", cohort=start.date().truncate(COHORT_BY[by]))
+    c = c.filter(c.cohort.notnull())
+    return c.mutate(cohort_month=_month_index(c.cohort))
+
+
+def cohort_table(
+    labels: ir.Table,
+    customers: ir.Table,
+    month_ends: ir.Table,
+    *,
+    by: str = "signup_month",
+    revenue: ir.Table | None = None,
+) -> ir.Table:
+    """Alive customers (and revenue) per cohort and month-end, as a lazy Ibis table.
+
+    ``month_ends`` has ``b`` (a UTC timestamp at a month's first day) and ``b_month`` (the
+    month index of the month *before* ``b``); ``revenue`` is ``(customer_id, b_month,
+    revenue)``. Returns ``cohort, months_since_signup, cohort_size, customers, revenue``.
+    """
+    coh = customer_cohorts(labels, customers, by=by)
+    sizes = coh.group_by("cohort").aggregate(cohort_size=coh.count())
+    lab = labels.filter(labels.start_at.notnull(), labels.churn_at.notnull() | ~labels.churned)
+    alive = lab.join(month_ends, [lab.start_at < month_ends.b,
+                                  lab.churn_at.isnull() | (lab.churn_at >= month_ends.b)])
+    alive = alive.select("customer_id", "b_month").distinct()
+    a = alive.join(coh, "customer_id")
+    a = a.filter(a.b_month >= a.cohort_month)
+    cells = a.group_by(["cohort", "b_month"]).aggregate(customers=a.count())
+    grid = coh.select("cohort", "cohort_month").distinct().cross_join(
+        month_ends.select("b_month"))
+    grid = grid.filter(grid.b_month >= grid.cohort_month)
+    g = grid.left_join(cells, [grid.cohort == cells.cohort, grid.b_month == cells.b_month])
+    g = g.select("cohort", "cohort_month", b_month=grid.b_month,
+                 customers=g.customers.fill_null(0))
+    if revenue is not None:
+        r = revenue.join(coh, "customer_id")
+        r = r.group_by(["cohort", "b_month"]).aggregate(revenue=r.revenue.sum())
+        g = g.left_join(r, [g.cohort == r.cohort, g.b_month == r.b_month])
+        g = g.select("cohort", "cohort_month", "b_month", "customers",
+                     revenue=g.revenue.fill_null(0.0))
+    else:
+        g = g.mutate(revenue=ibis.null("float64"))
+    g = g.join(sizes, "cohort")
+    return g.select("cohort", months_since_signup=g.b_month - g.cohort_month,
+                    cohort_size=g.cohort_size, customers=g.customers, revenue=g.revenue
+                    ).order_by(["cohort", "months_since_signup"])
+
+
+def _month_ends(first: date, until: datetime) -> pd.DataFrame:
+    """Month starts after ``first``'s month up to ``until`` (inclusive), with month indexes."""
+    cal = calendar(first, until.date(), "month")
+    ends = cal[[pd.Timestamp(e, tz="UTC") <= until for e in cal.period_end]]
+    return pd.DataFrame({
+        "b": [pd.Timestamp(e, tz="UTC") for e in ends.period_end],
+        "b_month": [s.year * 12 + s.month - 1 for s in ends.period_start],
+        "m_start": [pd.Timestamp(s, tz="UTC") for s in ends.period_start],
+    })
+
+
+def cohorts(
+    ws: Workspace,
+    *,
+    by: str = "signup_month",
+    as_of: str | date | datetime | None = None,
+    definition: str | None = None,
+    inactive_days: int | None = None,
+    grace_days: int | None = None,
+) -> pd.DataFrame:
+    """Cohort retention of a workspace: one row per cohort and month since signup.
+
+    Columns :data:`COHORT_COLUMNS` (see the module docstring); ``cohort`` is the cohort's
+    first day. Pivot it with :func:`cohort_matrix`.
+    """
+    if by not in COHORT_BY:
+        raise InputError(f"unknown cohort {by!r}; use one of {', '.join(COHORT_BY)}")
+    cut = to_utc(as_of)
+    wh = ws.warehouse
+    lab = workspace_labels(ws, as_of=cut, definition=definition, inactive_days=inactive_days,
+                           grace_days=grace_days)
+    span = lab.aggregate(first=lab.start_at.min(), until=lab.observed_until.max()).to_pandas()
+    if span.empty or pd.isna(span["first"].iloc[0]):
+        return pd.DataFrame(columns=list(COHORT_COLUMNS))
+    customers = wh.table("customers")
+    signup = customers.aggregate(m=customers.signup_at.min()).to_pandas()["m"].iloc[0]
+    first = pd.Timestamp(span["first"].iloc[0])
+    if not pd.isna(signup):
+        first = min(first, pd.Timestamp(signup))
+    until = pd.Timestamp(span["until"].iloc[0]).to_pydatetime()
+    ends = _month_ends(first.date(), until)
+    if ends.empty:
+        return pd.DataFrame(columns=list(COHORT_COLUMNS))
+    month_ends = ibis.memtable(ends)
+    subs = point_in_time_subscriptions(wh.table("subscriptions"), cut)
+    if subs.count().to_pyarrow().as_py() > 0:
+        snap = mrr_at(subs, month_ends.select("b"))
+        snap = snap.join(month_ends, "b")
+        rev = snap.select("customer_id", "b_month", revenue=snap.mrr)
+    else:
+        o = wh.table("orders")
+        o = o.filter(o.customer_id.notnull(), o.ordered_at.notnull(), o.ordered_at < until)
+        o = o.select("customer_id", "amount", m=_month_index(o.ordered_at.date()))
+        rev = o.group_by(["customer_id", "m"]).aggregate(revenue=o.amount.sum())
+        rev = rev.select("customer_id", b_month=rev.m, revenue=rev.revenue)
+    df = cohort_table(lab, customers, month_ends.select("b", "b_month"), by=by,
+                      revenue=rev).to_pandas()
+    df["cohort"] = pd.to_datetime(df["cohort"]).dt.date
+    for c in ("months_since_signup", "cohort_size", "customers"):
+        df[c] = df[c].astype("int64")
+    df["retention"] = df.customers / df.cohort_size
+    base = df[df.months_since_signup == 0].set_index("cohort").revenue
+    base = df.cohort.map(base)
+    df["revenue_retention"] = (df.revenue / base).where(base > 0)
+    return df[list(COHORT_COLUMNS)].reset_index(drop=True)
+
+
+def cohort_matrix(frame: pd.DataFrame, value: str = "retention") -> pd.DataFrame:
+    """Pivot :func:`cohorts` output: cohorts as rows, months since signup as columns.
+
+    >>> df = pd.DataFrame({"cohort": ["2024-01", "2024-01", "2024-02"],
+    ...                    "months_since_signup": [0, 1, 0], "retention": [1.0, 0.5, 1.0]})
+    >>> cohort_matrix(df).to_dict("index")
+    {'2024-01': {0: 1.0, 1: 0.5}, '2024-02': {0: 1.0, 1: nan}}
+    """
+    m = frame.pivot(index="cohort", columns="months_since_signup", values=value)
+    m.columns.name = None
+    return m
+

@@ -216,9 +216,10 @@ def datasets_cdnow(
 
 
 def _register_groups() -> None:
-    from churnguard import cli_measure, cli_reasons
+    from churnguard import cli_measure, cli_reasons, cli_value
 
     cli_measure.register(app)
+    cli_value.register(app)
     cli_reasons.register(app)
 
 

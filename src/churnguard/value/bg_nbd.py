@@ -306,3 +306,32 @@ class BetaGeo:
         alive = np.asarray(self.p_alive(x, tx, big_t), dtype=np.float64)
         out = alive * self._growth(x, big_t, tt, r, alpha, a, b)
         return scalar_or_array(out, t, frequency, recency, T)
+
+    def conditional_probability_no_purchases(
+        self, t: Any, frequency: Any, recency: Any, T: Any
+    ) -> Any:
+        """P(no purchase in (T, T + t] | x, t_x, T): an operational churn probability.
+
+        A BG/NBD customer can drop out only right after a purchase, so P(alive) is 1 for
+        every customer without a repeat purchase and is no churn flag. This probability
+        works for everyone: dead (1 - P(alive)), or alive and not buying, which, since
+        lambda | alive ~ Gamma(r + x, alpha + T), has probability
+        ((alpha + T) / (alpha + T + t))^(r + x):
+        P = 1 - P(alive) + P(alive) ((alpha + T) / (alpha + T + t))^(r + x).
+
+        >>> from churnguard.value.simulate import simulate_beta_geo
+        >>> m = BetaGeo().fit(*simulate_beta_geo(5_000, r=0.3, alpha=4, a=0.8, b=2.5,
+        ...                                       T=30.0, seed=2))
+        >>> p_recent, p_old = m.conditional_probability_no_purchases(39, 0, 0.0, [2.0, 30.0])
+        >>> bool(0 < p_recent < p_old < 1)
+        True
+        """
+        r, alpha, _, _ = self._p()
+        x, tx, big_t = check_rft(frequency, recency, T, broadcast=True)
+        tt, _ = as_float_array(t, "t")
+        if np.any(~np.isfinite(tt) | (tt < 0)):
+            raise InputError("t must be finite and >= 0.")
+        x, tx, big_t, tt = np.broadcast_arrays(x, tx, big_t, tt)
+        alive = np.asarray(self.p_alive(x, tx, big_t), dtype=np.float64)
+        quiet = np.exp((r + x) * (np.log(alpha + big_t) - np.log(alpha + big_t + tt)))
+        return scalar_or_array(1.0 - alive + alive * quiet, t, frequency, recency, T)

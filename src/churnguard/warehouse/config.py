@@ -70,11 +70,19 @@ class ChurnSection(_Section):
     segments: dict[str, dict[str, int]] = Field(default_factory=dict)
 
 
+class AppSection(_Section):
+    """The app database (users, keys, alerts, cases) and the server."""
+
+    #: SQLAlchemy URL; empty = SQLite file app.db in the workspace
+    database_url: str = ""
+
+
 class WorkspaceConfig(_Section):
     workspace: WorkspaceSection = Field(default_factory=WorkspaceSection)
     warehouse: WarehouseSection = Field(default_factory=WarehouseSection)
     ingest: IngestSection = Field(default_factory=IngestSection)
     churn: ChurnSection = Field(default_factory=ChurnSection)
+    app: AppSection = Field(default_factory=AppSection)
     #: per-table column mapping: {table: {"column in your file": "contract column"}}
     mapping: dict[str, dict[str, str]] = Field(default_factory=dict)
 

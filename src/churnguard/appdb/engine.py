@@ -76,8 +76,8 @@ class AppDB:
         cfg.attributes["engine"] = self.engine
         return cfg
 
-    def upgrade(self, revision: str = "head") -> None:
-        """Apply every pending migration (idempotent)."""
+    def upgrade(self, revision: str = "heads") -> None:
+        """Apply every pending migration of every feature branch (idempotent)."""
         from alembic import command
 
         try:
@@ -89,7 +89,8 @@ class AppDB:
         from alembic.runtime.migration import MigrationContext
 
         with self.engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            heads = MigrationContext.configure(conn).get_current_heads()
+            return ",".join(sorted(heads)) if heads else None
 
     @contextmanager
     def session(self) -> Iterator[Session]:

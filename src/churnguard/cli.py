@@ -216,11 +216,12 @@ def datasets_cdnow(
 
 
 def _register_groups() -> None:
-    from churnguard import cli_measure, cli_reasons, cli_value
+    from churnguard import cli_act, cli_measure, cli_reasons, cli_value
 
     cli_measure.register(app)
     cli_value.register(app)
     cli_reasons.register(app)
+    cli_act.register(app)
 
 
 _register_groups()

@@ -77,12 +77,57 @@ class AppSection(_Section):
     database_url: str = ""
 
 
+class RuleConfig(_Section):
+    """One warning rule (``[[rules]]``); checked against the features by ``churnguard.act``."""
+
+    name: str = Field(min_length=1)
+    #: a boolean expression over feature and model-output names, e.g. "complaints_30d >= 2"
+    when: str = ""
+    severity: Literal["low", "medium", "high"] = "medium"
+    playbook: str | None = None
+    #: "owner" (the customer's owner), "best_retention_staff", or a named person or team
+    route: str = "owner"
+    #: channel names to notify
+    notify: list[str] = Field(default_factory=list)
+    #: at most one alert per customer and rule within this many days
+    cooldown_days: int = Field(default=30, ge=0)
+    enabled: bool = True
+    description: str = ""
+
+
+class ChannelConfig(_Section):
+    """One delivery channel (``[[channels]]``); secrets come from environment variables."""
+
+    name: str = Field(min_length=1)
+    kind: Literal["webhook", "email", "slack", "dingtalk", "wecom", "feishu"]
+    url: str | None = None
+    #: environment variable holding the URL (wins over ``url``)
+    url_env: str | None = None
+    #: environment variable holding the signing secret (DingTalk, Feishu, webhook HMAC)
+    secret_env: str | None = None
+    #: Feishu / Slack: "text" or "card"
+    style: Literal["text", "card"] = "text"
+    # e-mail (SMTP)
+    host: str | None = None
+    port: int = Field(default=25, ge=1, le=65535)
+    starttls: bool = False
+    username: str | None = None
+    password_env: str | None = None
+    sender: str | None = None
+    to: list[str] = Field(default_factory=list)
+    timeout_seconds: float = Field(default=10.0, gt=0)
+
+
 class WorkspaceConfig(_Section):
     workspace: WorkspaceSection = Field(default_factory=WorkspaceSection)
     warehouse: WarehouseSection = Field(default_factory=WarehouseSection)
     ingest: IngestSection = Field(default_factory=IngestSection)
     churn: ChurnSection = Field(default_factory=ChurnSection)
     app: AppSection = Field(default_factory=AppSection)
+    #: warning rules (churnguard.act); the built-in defaults apply unless overridden by name
+    rules: list[RuleConfig] = Field(default_factory=list)
+    #: where alerts are delivered
+    channels: list[ChannelConfig] = Field(default_factory=list)
     #: per-table column mapping: {table: {"column in your file": "contract column"}}
     mapping: dict[str, dict[str, str]] = Field(default_factory=dict)
 

@@ -27,8 +27,11 @@ demo: install
 	$(BIN)/churnguard simulate $(DEMO) --customers 20000 --months 36 --seed 7 --replace
 	$(BIN)/churnguard status $(DEMO)
 
+# PostgreSQL and Chromium are system services: (re)installed if missing and started on every
+# run, since a fresh machine (and CI) has neither running.
 test: install-dev
-	$(BIN)/python -m pytest
+	bash scripts/setup-browser.sh
+	eval "$$(bash scripts/setup-postgres.sh)" && $(BIN)/python -m pytest
 
 lint: install-dev
 	$(BIN)/ruff check src tests benchmarks

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs beyond pip packages (system services come here as
-# later issues need them: PostgreSQL, Chromium). Idempotent; safe to run on every `make test`.
+# One-time test setup beyond pip packages. System services (PostgreSQL, Chromium) are
+# handled by scripts/setup-postgres.sh and scripts/setup-browser.sh on every `make test`.
 set -euo pipefail
-echo "test setup: python packages installed; no system services needed yet"
+echo "test setup: python test dependencies installed"

@@ -216,12 +216,14 @@ def datasets_cdnow(
 
 
 def _register_groups() -> None:
-    from churnguard import cli_act, cli_measure, cli_reasons, cli_value
+    from churnguard import cli_act, cli_app, cli_measure, cli_predict, cli_reasons, cli_value
 
     cli_measure.register(app)
     cli_value.register(app)
+    cli_predict.register(app)
     cli_reasons.register(app)
     cli_act.register(app)
+    cli_app.register(app)
 
 
 _register_groups()

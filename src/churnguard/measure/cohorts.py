@@ -33,7 +33,7 @@ from churnguard.errors import InputError
 from churnguard.measure.labels import TS, to_utc
 from churnguard.measure.labels import labels as workspace_labels
 from churnguard.measure.rates import calendar
-from churnguard.measure.revenue import mrr_at, point_in_time_subscriptions
+from churnguard.measure.revenue import point_in_time_subscriptions
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -62,6 +62,31 @@ def customer_cohorts(labels: ir.Table, customers: ir.Table, *, by: str = "signup
     return c.mutate(cohort_month=_month_index(c.cohort))
 
 
+def spans(t: ir.Table, start: str, end: str) -> ir.Table:
+    """``t`` with ``k_in`` / ``k_out``: the month indexes of ``start`` and ``end``.
+
+    A row with ``start < b <= end`` (``end`` null: no end) is alive at the month start
+    ``b`` whose previous month has index ``m`` exactly when ``k_in <= m < k_out``: month
+    starts are midnights UTC, so ``x < b`` is ``month(x) <= m``.
+    """
+    return t.mutate(k_in=_month_index(t[start].date()), k_out=_month_index(t[end].date()))
+
+
+def _alive(s: ir.Table, month_ends: ir.Table, value: ir.Value) -> ir.Table:
+    """Sum ``value`` of the ``spans`` rows ``s`` alive at each month-end, per cohort.
+
+    The rows are first summed per ``(cohort, k_in, k_out)`` (a few thousand combinations,
+    however many customers), and only those sums meet the month-ends: a range join of
+    thousands x months, instead of every row x every month.
+    """
+    keys = ["cohort", "cohort_month", "k_in", "k_out"]
+    agg = s.group_by(keys).aggregate(v=value)
+    m = month_ends.select("b_month")
+    j = agg.join(m, [agg.k_in <= m.b_month, agg.k_out.isnull() | (agg.k_out > m.b_month),
+                     m.b_month >= agg.cohort_month])
+    return j.group_by(["cohort", "b_month"]).aggregate(v=j.v.sum())
+
+
 def cohort_table(
     labels: ir.Table,
     customers: ir.Table,
@@ -73,30 +98,34 @@ def cohort_table(
     """Alive customers (and revenue) per cohort and month-end, as a lazy Ibis table.
 
     ``month_ends`` has ``b`` (a UTC timestamp at a month's first day) and ``b_month`` (the
-    month index of the month *before* ``b``); ``revenue`` is ``(customer_id, b_month,
-    revenue)``. Returns ``cohort, months_since_signup, cohort_size, customers, revenue``.
+    month index of the month *before* ``b``); ``revenue`` is ``(customer_id, k_in, k_out,
+    revenue)``: ``revenue`` counts at every ``b_month`` with ``k_in <= b_month < k_out``
+    (``k_out`` null: from ``k_in`` on; see :func:`spans`). Returns ``cohort,
+    months_since_signup, cohort_size, customers, revenue``.
+
+    A customer is alive at ``b`` when an episode has ``start_at < b <= churn_at``; the
+    customers are counted as episodes alive at ``b``, which is the same number because the
+    episodes of one customer never overlap (see
+    :func:`~churnguard.measure.labels.label_episodes`).
     """
     coh = customer_cohorts(labels, customers, by=by)
     sizes = coh.group_by("cohort").aggregate(cohort_size=coh.count())
     lab = labels.filter(labels.start_at.notnull(), labels.churn_at.notnull() | ~labels.churned)
-    alive = lab.join(month_ends, [lab.start_at < month_ends.b,
-                                  lab.churn_at.isnull() | (lab.churn_at >= month_ends.b)])
-    alive = alive.select("customer_id", "b_month").distinct()
-    a = alive.join(coh, "customer_id")
-    a = a.filter(a.b_month >= a.cohort_month)
-    cells = a.group_by(["cohort", "b_month"]).aggregate(customers=a.count())
+    ep = spans(lab.select("customer_id", "start_at", "churn_at"), "start_at", "churn_at")
+    ep = ep.join(coh, "customer_id")
+    cells = _alive(ep, month_ends, ep.count())
     grid = coh.select("cohort", "cohort_month").distinct().cross_join(
         month_ends.select("b_month"))
     grid = grid.filter(grid.b_month >= grid.cohort_month)
     g = grid.left_join(cells, [grid.cohort == cells.cohort, grid.b_month == cells.b_month])
     g = g.select("cohort", "cohort_month", b_month=grid.b_month,
-                 customers=g.customers.fill_null(0))
+                 customers=g.v.fill_null(0))
     if revenue is not None:
         r = revenue.join(coh, "customer_id")
-        r = r.group_by(["cohort", "b_month"]).aggregate(revenue=r.revenue.sum())
+        r = _alive(r, month_ends, r.revenue.sum())
         g = g.left_join(r, [g.cohort == r.cohort, g.b_month == r.b_month])
         g = g.select("cohort", "cohort_month", "b_month", "customers",
-                     revenue=g.revenue.fill_null(0.0))
+                     revenue=g.v.fill_null(0.0))
     else:
         g = g.mutate(revenue=ibis.null("float64"))
     g = g.join(sizes, "cohort")
@@ -124,18 +153,24 @@ def cohorts(
     definition: str | None = None,
     inactive_days: int | None = None,
     grace_days: int | None = None,
+    labels: ir.Table | None = None,
 ) -> pd.DataFrame:
     """Cohort retention of a workspace: one row per cohort and month since signup.
 
     Columns :data:`COHORT_COLUMNS` (see the module docstring); ``cohort`` is the cohort's
     first day. Pivot it with :func:`cohort_matrix`.
+
+    ``labels``: labels already computed with the same ``as_of`` and definition, best
+    materialised once (``ws.warehouse.ibis.create_table(name, labels(ws), temp=True)``) and
+    shared with other analyses; computed from the workspace when not given.
     """
     if by not in COHORT_BY:
         raise InputError(f"unknown cohort {by!r}; use one of {', '.join(COHORT_BY)}")
     cut = to_utc(as_of)
     wh = ws.warehouse
-    lab = workspace_labels(ws, as_of=cut, definition=definition, inactive_days=inactive_days,
-                           grace_days=grace_days)
+    lab = labels if labels is not None else workspace_labels(
+        ws, as_of=cut, definition=definition, inactive_days=inactive_days,
+        grace_days=grace_days)
     span = lab.aggregate(first=lab.start_at.min(), until=lab.observed_until.max()).to_pandas()
     if span.empty or pd.isna(span["first"].iloc[0]):
         return pd.DataFrame(columns=list(COHORT_COLUMNS))
@@ -151,15 +186,16 @@ def cohorts(
     month_ends = ibis.memtable(ends)
     subs = point_in_time_subscriptions(wh.table("subscriptions"), cut)
     if subs.count().to_pyarrow().as_py() > 0:
-        snap = mrr_at(subs, month_ends.select("b"))
-        snap = snap.join(month_ends, "b")
-        rev = snap.select("customer_id", "b_month", revenue=snap.mrr)
+        # the cohort's MRR at b: subscriptions with started_at < b <= ended_at (see
+        # revenue.mrr_at). mrr >= 0 (the contract), so leaving out customers whose MRR at b
+        # is zero, as mrr_at does, changes no sum.
+        sp = spans(subs, "started_at", "ended_at")
+        rev = sp.select("customer_id", "k_in", "k_out", revenue=sp.mrr)
     else:
         o = wh.table("orders")
         o = o.filter(o.customer_id.notnull(), o.ordered_at.notnull(), o.ordered_at < until)
-        o = o.select("customer_id", "amount", m=_month_index(o.ordered_at.date()))
-        rev = o.group_by(["customer_id", "m"]).aggregate(revenue=o.amount.sum())
-        rev = rev.select("customer_id", b_month=rev.m, revenue=rev.revenue)
+        m = _month_index(o.ordered_at.date())
+        rev = o.select("customer_id", k_in=m, k_out=m + 1, revenue=o.amount)
     df = cohort_table(lab, customers, month_ends.select("b", "b_month"), by=by,
                       revenue=rev).to_pandas()
     df["cohort"] = pd.to_datetime(df["cohort"]).dt.date

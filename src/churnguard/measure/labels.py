@@ -85,10 +85,18 @@ def to_utc(value: str | date | datetime | None) -> datetime | None:
 
 def plus_days(ts: ir.TimestampValue, days: ir.IntegerValue,
               values: tuple[int, ...]) -> ir.TimestampValue:
-    """``ts + days`` days, with literal intervals only (``values``: every possible ``days``)."""
+    """``ts + days`` days, with literal intervals only (``values``: every possible ``days``).
+
+    The interval is written in seconds (``days * 86400``): in UTC, where every timestamp
+    here lives, a day is always 86,400 seconds, so the instant is the same; and DuckDB adds
+    seconds to a ``TIMESTAMPTZ`` several times faster than days (no calendar arithmetic).
+    """
+    def add(v: int) -> ir.TimestampValue:
+        return ts + ibis.interval(seconds=v * 86400)
+
     if len(values) == 1:
-        return ts + ibis.interval(days=values[0])
-    return ibis.cases(*((days == v, ts + ibis.interval(days=v)) for v in values))
+        return add(values[0])
+    return ibis.cases(*((days == v, add(v)) for v in values))
 
 
 def segment_column(customers: ir.Table, column: str) -> ir.StringValue:
@@ -138,6 +146,9 @@ def label_episodes(
     is_reactivation, churned, window_days, observed_until`` (see the module docstring).
     ``last_activity_at`` is, for contractual episodes, the end of the last subscription
     (``observed_until`` while one is still open).
+
+    The episodes of one customer never overlap: each ``(start_at, churn_at]`` ends before
+    the next episode starts (rates and cohorts count on it).
     """
     rules = rules or ChurnRules()
     cut = to_utc(as_of)
@@ -157,27 +168,26 @@ def label_episodes(
     ords = _before(orders, "ordered_at", cut)
     acts = _before(interactions, "at", cut)
     acts = acts.filter(acts.direction.isnull() | (acts.direction != "outbound"))
-
-    def ev(t: ir.Table, col: str) -> ir.Table:
-        return t.select("customer_id", ts=t[col].cast(TS))
-
-    activity = ibis.union(ev(ords, "ordered_at"), ev(acts, "at"))
-    signups = ev(cust.filter(cust.signup_at.notnull()), "signup_at")
-    events = ibis.union(activity, signups).distinct()
+    signed = cust.filter(cust.signup_at.notnull())
 
     # -- observed_until: as_of, or the latest timestamp anywhere -----------------------
+    # (the maximum of per-table maxima: one cheap pass per column, no union of the rows)
     if cut is not None:
         observed_until: ir.TimestampValue = ibis.literal(cut, type=TS)
         with_end = lambda t: t.mutate(observed_until=observed_until)  # noqa: E731
     else:
+        def latest(t: ir.Table, col: str) -> ir.Table:
+            return t.aggregate(ts=t[col].cast(TS).max())
+
         stamps = ibis.union(
-            events, ev(subs, "started_at"), ev(subs.filter(subs.ended_at.notnull()), "ended_at"),
-            ev(cust.filter(cust.churned_at.notnull()), "churned_at"), distinct=False,
+            latest(ords, "ordered_at"), latest(acts, "at"), latest(signed, "signup_at"),
+            latest(subs, "started_at"), latest(subs, "ended_at"),
+            latest(cust, "churned_at"), distinct=False,
         )
         end_table = stamps.aggregate(observed_until=stamps.ts.max())
         with_end = lambda t: t.cross_join(end_table)  # noqa: E731
 
-    # -- who is labelled by which rule, with which windows -----------------------------
+    # -- per-customer windows and the snapshot flag ------------------------------------
     params = cust.select(
         "customer_id",
         inactive_days=_window_days(cust, rules.segments, "inactive_days", rules.inactive_days),
@@ -186,44 +196,47 @@ def label_episodes(
         flag_at=cust.churned_at.cast(TS),
         signup=cust.signup_at.cast(TS),
     )
-    sub_ids = subs.select("customer_id").distinct().mutate(has_sub=True)
-    act_ids = activity.select("customer_id").distinct().mutate(has_act=True)
-    who = ibis.union(cust.select("customer_id"), subs.select("customer_id"),
-                     events.select("customer_id")).distinct()
-    who = (who.left_join(params, "customer_id").left_join(sub_ids, "customer_id")
-           .left_join(act_ids, "customer_id"))
-    who = who.select(
-        "customer_id", "flag", "flag_at", "signup",
-        inactive_days=who.inactive_days.fill_null(rules.inactive_days),
-        grace_days=who.grace_days.fill_null(rules.grace_days),
-        has_sub=who.has_sub.fill_null(False), has_act=who.has_act.fill_null(False),
-    )
-    if rules.definition == "contractual":
-        rule = ibis.cases((who.has_sub, "contractual"), else_=ibis.null("string"))
-    elif rules.definition == "non_contractual":
-        rule = ibis.literal("non_contractual")
-    else:
-        rule = ibis.cases(
-            (who.has_sub, "contractual"),
-            (~who.has_act & who.flag.notnull(), "snapshot"),
-            else_="non_contractual",
-        )
-    who = who.mutate(definition=rule)
+    sub_ids = subs.select("customer_id").distinct()
 
-    parts = [
-        _contractual(subs, who.filter(who.definition == "contractual"), rules, with_end),
-        _non_contractual(events, who.filter(who.definition == "non_contractual"), rules,
-                         with_end),
-        _snapshot(who.filter(who.definition == "snapshot"), with_end),
-    ]
+    # -- who is labelled by which rule ---------------------------------------------------
+    # auto: customers with subscriptions are contractual; the others are non-contractual,
+    # except those without any activity whose snapshot flag is set (snapshot).
+    # contractual: only customers with subscriptions; non_contractual: everyone by activity.
+    parts = []
+    if rules.definition in ("auto", "contractual"):
+        parts.append(_contractual(subs, params, rules, with_end))
+    if rules.definition in ("auto", "non_contractual"):
+        def ev(t: ir.Table, col: str, is_act: int) -> ir.Table:
+            return t.select("customer_id", ts=t[col].cast(TS),
+                            is_act=ibis.literal(is_act, type="int8"))
+
+        events = ibis.union(ev(ords, "ordered_at", 1), ev(acts, "at", 1),
+                            ev(signed, "signup_at", 0), distinct=False)
+        if rules.definition == "auto":
+            # only the activity of customers without subscriptions is ever used: drop the
+            # rest before the (costly) ordering per customer
+            events = events.anti_join(sub_ids, "customer_id")
+        episodes = _non_contractual(events, params, rules, with_end,
+                                    need_activity=rules.definition == "auto")
+        if rules.definition == "auto":
+            flags = params.select("customer_id", "flag")
+            e = episodes.left_join(flags, "customer_id")
+            e = e.filter((e.has_act > 0) | e.flag.isnull())
+            parts.append(e.select(*(c for c in episodes.columns if c != "has_act")))
+            active = episodes.filter(episodes.has_act > 0).select("customer_id")
+            snap = params.filter(params.flag.notnull()).anti_join(sub_ids, "customer_id")
+            parts.append(_snapshot(snap.anti_join(active, "customer_id"), with_end))
+        else:
+            parts.append(episodes.drop("has_act"))
     out = ibis.union(*parts, distinct=False)
     return out.mutate(
         censored=~out.churned, is_reactivation=out.episode > 1
     ).select(*LABEL_COLUMNS).order_by(["customer_id", "episode"])
 
 
-def _finish(t: ir.Table, definition: str) -> ir.Table:
+def _finish(t: ir.Table, definition: str, *extra: str) -> ir.Table:
     return t.select(
+        *extra,
         "customer_id", episode=t.episode.cast("int64"), start_at=t.start_at.cast(TS),
         last_activity_at=t.last_activity_at.cast(TS), churn_at=t.churn_at.cast(TS),
         definition=ibis.literal(definition), churned=t.churned.fill_null(False),
@@ -231,11 +244,21 @@ def _finish(t: ir.Table, definition: str) -> ir.Table:
     )
 
 
-def _contractual(subs: ir.Table, who: ir.Table, rules: ChurnRules, with_end) -> ir.Table:  # type: ignore[no-untyped-def]
+def _with_window(t: ir.Table, params: ir.Table, rules: ChurnRules, attr: str) -> ir.Table:
+    """``t`` with the customer's ``attr`` window (a literal when no segment overrides it)."""
+    default = getattr(rules, attr)
+    if not any(getattr(s, attr) is not None for s in rules.segments):
+        return t.mutate(**{attr: ibis.literal(default, type="int64")})
+    # customers missing from the customers table get the default window
+    j = t.left_join(params.select("customer_id", attr), "customer_id")
+    return j.select(*t.columns, **{attr: j[attr].fill_null(default)})
+
+
+def _contractual(subs: ir.Table, params: ir.Table, rules: ChurnRules, with_end) -> ir.Table:  # type: ignore[no-untyped-def]
     grace = rules.grace_day_values()
     s = subs.select("customer_id", "subscription_id", start=subs.started_at.cast(TS),
                     end=subs.ended_at.cast(TS).fill_null(ibis.literal(OPEN_END, type=TS)))
-    s = s.join(who.select("customer_id", "grace_days"), "customer_id")
+    s = _with_window(s, params, rules, "grace_days")
     order = [s.start, s.subscription_id]
     prev_end = s.end.max().over(ibis.window(group_by=s.customer_id, order_by=order,
                                             rows=(None, -1)))
@@ -261,21 +284,40 @@ def _contractual(subs: ir.Table, who: ir.Table, rules: ChurnRules, with_end) -> 
     return _finish(e, "contractual")
 
 
-def _non_contractual(events: ir.Table, who: ir.Table, rules: ChurnRules, with_end) -> ir.Table:  # type: ignore[no-untyped-def]
+def _non_contractual(events: ir.Table, params: ir.Table, rules: ChurnRules, with_end,  # type: ignore[no-untyped-def]
+                     *, need_activity: bool) -> ir.Table:
+    """Episodes from ``(customer_id, ts, is_act)`` events, plus ``has_act`` (the customer
+    has activity besides the signup).
+
+    One ordered pass per customer finds each event's neighbours (``lag`` and ``lead``);
+    only the events that open or close an episode are kept, and the episodes are numbered
+    on those few rows (a second pass over every event is not needed). Duplicate events
+    need no ``DISTINCT``: the gap to an equal neighbour is zero, which splits nothing.
+    """
     days = rules.inactive_day_values()
-    e = events.join(who.select("customer_id", "inactive_days"), "customer_id")
-    prev = e.ts.lag().over(ibis.window(group_by=e.customer_id, order_by=e.ts))
-    e = e.mutate(prev=prev)
-    e = e.mutate(new=(e.prev.isnull() | (e.ts > plus_days(e.prev, e.inactive_days, days))
-                      ).cast("int64"))
-    e = e.mutate(episode=e.new.cumsum(group_by=e.customer_id, order_by=e.ts))
-    g = e.group_by(["customer_id", "episode"]).aggregate(
-        start_at=e.ts.min(), last_activity_at=e.ts.max(), window_days=e.inactive_days.max())
+    e = _with_window(events, params, rules, "inactive_days")
+    w = ibis.window(group_by=e.customer_id, order_by=e.ts)
+    e = e.mutate(prev=e.ts.lag().over(w), next=e.ts.lead().over(w))
+    opens = e.prev.isnull() | (e.ts > plus_days(e.prev, e.inactive_days, days))
+    closes = e.next.isnull() | (e.next > plus_days(e.ts, e.inactive_days, days))
+    e = e.mutate(opens=opens.cast("int64"), closes=closes.cast("int64"))
+    b = e.filter((e.opens > 0) | (e.closes > 0))
+    # at equal timestamps the opening event sorts first, so it numbers the episode
+    b = b.mutate(episode=b.opens.cumsum(group_by=b.customer_id,
+                                        order_by=[b.ts, ibis.desc(b.opens)]))
+    # activity besides the signup: a customer has at most one signup event, so with two
+    # events or more there is activity; a lone event is activity unless it is the signup
+    has_act = (b.is_act > 0) | b.prev.notnull() | b.next.notnull()
+    b = b.mutate(has_act=has_act.cast("int8") if need_activity
+                 else ibis.literal(1, type="int8"))
+    g = b.group_by(["customer_id", "episode"]).aggregate(
+        start_at=b.ts.min(), last_activity_at=b.ts.max(), window_days=b.inactive_days.max(),
+        has_act=b.has_act.max())
     g = with_end(g)
     due = plus_days(g.last_activity_at, g.window_days, days)
     churned = due < g.observed_until
     g = g.mutate(churned=churned, churn_at=ibis.cases((churned, due), else_=ibis.null(TS)))
-    return _finish(g, "non_contractual")
+    return _finish(g, "non_contractual", "has_act")
 
 
 def _snapshot(who: ir.Table, with_end) -> ir.Table:  # type: ignore[no-untyped-def]

@@ -230,14 +230,18 @@ def churn_rates(
     definition: str | None = None,
     inactive_days: int | None = None,
     grace_days: int | None = None,
+    labels: ir.Table | None = None,
 ) -> pd.DataFrame:
     """Churn and retention rates of a workspace per ``period``, optionally ``by`` a dimension.
 
-    Labels come from :func:`churnguard.measure.labels.labels` with the same arguments.
+    Labels come from :func:`churnguard.measure.labels.labels` with the same arguments, or
+    are ``labels`` when given (computed with the same ``as_of`` and definition; see
+    :func:`rates`).
     """
     check_period(period)
-    lab = workspace_labels(ws, as_of=as_of, definition=definition,
-                           inactive_days=inactive_days, grace_days=grace_days)
+    lab = labels if labels is not None else workspace_labels(
+        ws, as_of=as_of, definition=definition, inactive_days=inactive_days,
+        grace_days=grace_days)
     wh = ws.warehouse
     return rates_from_labels(lab, period=period, by=by, customers=wh.table("customers"),
                              orders=wh.table("orders"))
@@ -253,6 +257,7 @@ def rates(
     definition: str | None = None,
     inactive_days: int | None = None,
     grace_days: int | None = None,
+    labels: ir.Table | None = None,
 ) -> pd.DataFrame:
     """Customer churn rates per period and, with ``revenue=True``, MRR churn alongside.
 
@@ -260,6 +265,11 @@ def rates(
     :data:`~churnguard.measure.revenue.REVENUE_COLUMNS` (see :mod:`churnguard.measure.revenue`)
     on the same periods and groups. Revenue churn needs subscriptions: an
     :class:`~churnguard.errors.InputError` says so when the workspace has none.
+
+    ``labels``: labels already computed with the same ``as_of`` and definition, best
+    materialised once (``ws.warehouse.ibis.create_table(name, labels(ws), temp=True)``), so
+    that several breakdowns, cohorts and rates share one labelling; computed from the
+    workspace when not given.
     """
     from churnguard.measure.revenue import (
         REVENUE_COLUMNS,
@@ -269,8 +279,9 @@ def rates(
 
     check_period(period)
     wh = ws.warehouse
-    lab = workspace_labels(ws, as_of=as_of, definition=definition,
-                           inactive_days=inactive_days, grace_days=grace_days)
+    lab = labels if labels is not None else workspace_labels(
+        ws, as_of=as_of, definition=definition, inactive_days=inactive_days,
+        grace_days=grace_days)
     customers, orders = wh.table("customers"), wh.table("orders")
     out = rates_from_labels(lab, period=period, by=by, customers=customers, orders=orders)
     if not revenue:

@@ -1,0 +1,41 @@
+"""The app factory: ``create_app(workspace_path)`` builds one app with its own state.
+
+API under ``/api`` (OpenAPI docs at ``/docs``), the dashboard at ``/``, ``GET /health``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from churnguard import __version__
+from churnguard.api import errors
+from churnguard.api.routers import at_risk, customers, events, health, metrics, users
+from churnguard.api.state import AppSettings, AppState
+
+
+def create_app(workspace_path: str | Path, *, web: bool = True, **settings: Any) -> FastAPI:
+    """A new app on ``workspace_path``; ``settings`` are :class:`AppSettings` fields."""
+    cfg = AppSettings(workspace=Path(workspace_path), **settings)
+    state = AppState.build(cfg)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        state.close()
+
+    app = FastAPI(title="churnguard", version=__version__, lifespan=lifespan,
+                  description="Churn measured, valued, predicted and acted on.")
+    app.state.cg = state
+    errors.install(app)
+    for module in (health, customers, metrics, at_risk, events, users):
+        app.include_router(module.router)
+    if web:
+        from churnguard.web.routes import install as install_web
+
+        install_web(app)
+    return app

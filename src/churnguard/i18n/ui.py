@@ -1,0 +1,145 @@
+"""The dashboard's UI strings (``ui.<lang>.json``) on top of the message catalogue.
+
+:func:`t` looks a key up in the UI strings first, then in the shared catalogue
+(:func:`churnguard.i18n.message`: bands, grades, reason sentences). Numbers and dates are
+written per language: Persian digits and the Solar Hijri calendar for Persian, ``年月日``
+for Chinese, ISO dates for English.
+
+>>> t("nav.overview", "zh"), t("band.high", "en")
+('总览', 'high')
+>>> format_date(dt.date(2026, 3, 21), "fa"), format_date(dt.date(2026, 6, 30), "zh")
+('۱۴۰۵/۰۱/۰۱', '2026年6月30日')
+>>> percent(0.0512, "fa"), money(12345.6, "en")
+('۵٫۱٪', '12,346')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from churnguard.errors import InputError
+from churnguard.i18n import LANGUAGES, RTL_LANGUAGES, catalog, localize, message, placeholders
+
+_PERSIAN_DIGITS = str.maketrans("0123456789.-,", "۰۱۲۳۴۵۶۷۸۹٫−٬")
+LANGUAGE_NAMES = {"en": "English", "zh": "简体中文", "fa": "فارسی"}
+
+
+@cache
+def ui_catalog(language: str) -> dict[str, str]:
+    """The UI strings of one language."""
+    if language not in LANGUAGES:
+        raise InputError(f"language {language!r} is not in the catalogue; use one of "
+                         f"{', '.join(LANGUAGES)}")
+    text = resources.files("churnguard.i18n").joinpath(f"ui.{language}.json").read_text(
+        encoding="utf-8")
+    return {str(k): str(v) for k, v in json.loads(text).items()}
+
+
+def t(key: str, language: str = "en", /, **values: Any) -> str:
+    """The UI string ``key`` in ``language`` (catalogue fallback), filled with ``values``."""
+    ui = ui_catalog(language)
+    if key not in ui:
+        return message(key, language, **values)
+    template = ui[key]
+    if not placeholders(template):
+        return template
+    return template.format(**{k: localize(v, language) for k, v in values.items()})
+
+
+def reason_label(code: Any, language: str) -> str:
+    """The short label of a model reason code ('' for a missing code; the code itself,
+    spaced, for a code the catalogue does not know yet)."""
+    if code is None or not isinstance(code, str) or not code:
+        return ""
+    key = f"reasoncode.{code}"
+    return ui_catalog(language)[key] if key in ui_catalog(language) else code.replace("_", " ")
+
+
+def has(key: str, language: str = "en") -> bool:
+    return key in ui_catalog(language) or key in catalog(language)
+
+
+def is_rtl(language: str) -> bool:
+    return language in RTL_LANGUAGES
+
+
+def _digits(text: str, language: str) -> str:
+    return text.translate(_PERSIAN_DIGITS) if language == "fa" else text
+
+
+def number(value: Any, language: str, *, digits: int = 0) -> str:
+    """A number with thousands separators, in the language's digits; '' for missing."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return ""
+    if v != v:  # NaN
+        return ""
+    return _digits(f"{v:,.{digits}f}", language)
+
+
+def money(value: Any, language: str) -> str:
+    return number(value, language, digits=0)
+
+
+def percent(value: Any, language: str, *, digits: int = 1) -> str:
+    try:
+        v = float(value) * 100
+    except (TypeError, ValueError):
+        return ""
+    if v != v:
+        return ""
+    sign = "٪" if language == "fa" else "%"
+    return _digits(f"{v:.{digits}f}", language) + sign
+
+
+def to_jalali(day: dt.date) -> tuple[int, int, int]:
+    """The Solar Hijri (Persian) date of a Gregorian date (the 33-year arithmetic rule).
+
+    >>> to_jalali(dt.date(2024, 3, 20)), to_jalali(dt.date(2026, 6, 30))
+    ((1403, 1, 1), (1405, 4, 9))
+    """
+    g_days = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334]
+    gy, gm, gd = day.year, day.month, day.day
+    gy2 = gy + 1 if gm > 2 else gy
+    days = (355666 + 365 * gy + (gy2 + 3) // 4 - (gy2 + 99) // 100 + (gy2 + 399) // 400
+            + gd + g_days[gm - 1])
+    jy = -1595 + 33 * (days // 12053)
+    days %= 12053
+    jy += 4 * (days // 1461)
+    days %= 1461
+    if days > 365:
+        jy += (days - 1) // 365
+        days = (days - 1) % 365
+    if days < 186:
+        return jy, 1 + days // 31, 1 + days % 31
+    return jy, 7 + (days - 186) // 30, 1 + (days - 186) % 30
+
+
+def format_date(value: Any, language: str) -> str:
+    """A date (or timestamp) in the language's calendar and digits; '' for missing."""
+    if value is None:
+        return ""
+    try:
+        import pandas as pd
+
+        ts = pd.Timestamp(value)
+        if pd.isna(ts):
+            return ""
+        day = ts.date()
+    except (TypeError, ValueError):
+        return str(value)
+    if language == "fa":
+        y, m, d = to_jalali(day)
+        return _digits(f"{y:04d}/{m:02d}/{d:02d}", language)
+    if language == "zh":
+        return f"{day.year}年{day.month}月{day.day}日"
+    return day.isoformat()
+
+
+__all__ = ["LANGUAGE_NAMES", "format_date", "has", "is_rtl", "money", "number", "percent",
+           "reason_label", "t", "to_jalali", "ui_catalog"]

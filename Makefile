@@ -24,7 +24,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 # A fresh demo workspace every time: simulate -> measure -> value -> train -> score ->
-# report, then the dashboard on http://127.0.0.1:8000 (log in as demo / demo; Ctrl-C stops).
+# report, then the dashboard on http://127.0.0.1:8000 (log in as demo / demo-demo; Ctrl-C stops).
 demo: install
 	rm -rf $(DEMO)
 	$(BIN)/churnguard simulate $(DEMO) --customers 20000 --months 36 --seed 7
@@ -33,7 +33,7 @@ demo: install
 	$(BIN)/churnguard train $(DEMO) --horizon 90d
 	$(BIN)/churnguard score $(DEMO) --as-of 2026-06-30
 	$(BIN)/churnguard report $(DEMO) --out $(DEMO)/churn-report.html
-	$(BIN)/churnguard users add $(DEMO) demo --role admin --password demo
+	$(BIN)/churnguard users add $(DEMO) demo --role admin --password demo-demo
 	$(BIN)/churnguard serve $(DEMO) --port 8000
 
 # PostgreSQL and Chromium are system services: (re)installed if missing and started on every

@@ -88,7 +88,7 @@ def _render(df: pd.DataFrame, columns: list[str], *, title: str, top: int,
 
 def _as_of(ws: object, as_of: str | None) -> dt.datetime:
     """The given date, or the day after the last order (every order then counts)."""
-    from churnguard.measure.labels import to_utc
+    from churnguard.timeutil import to_utc
 
     if as_of is not None:
         cut = to_utc(as_of)

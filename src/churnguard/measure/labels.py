@@ -48,6 +48,7 @@ import ibis.expr.datatypes as dt
 
 from churnguard.errors import InputError
 from churnguard.measure.definitions import ChurnRules, SegmentOverride
+from churnguard.timeutil import to_utc
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -61,26 +62,6 @@ LABEL_COLUMNS = (
     "customer_id", "episode", "start_at", "last_activity_at", "churn_at", "definition",
     "censored", "is_reactivation", "churned", "window_days", "observed_until",
 )
-
-
-def to_utc(value: str | date | datetime | None) -> datetime | None:
-    """Normalise an ``as_of``: ISO text, a date (midnight) or a datetime; naive means UTC.
-
-    >>> to_utc("2024-07-01")
-    datetime.datetime(2024, 7, 1, 0, 0, tzinfo=datetime.timezone.utc)
-    """
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise InputError(
-                f"as_of {value!r} is not a date; write it as YYYY-MM-DD or an ISO timestamp"
-            ) from None
-    if not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def plus_days(ts: ir.TimestampValue, days: ir.IntegerValue,

@@ -47,7 +47,7 @@ import pandas as pd
 from churnguard.errors import InputError
 from churnguard.measure.dimensions import customer_dimension
 from churnguard.measure.labels import labels as workspace_labels
-from churnguard.measure.labels import to_utc
+from churnguard.timeutil import to_utc
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from churnguard.errors import ChurnguardError, ConvergenceError, InputError
-from churnguard.measure.labels import to_utc
+from churnguard.timeutil import to_utc
 from churnguard.value._warnings import ConvergenceWarning
 from churnguard.value.pipeline import period_rate
 from churnguard.value.sbg import ShiftedBetaGeometric

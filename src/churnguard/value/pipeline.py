@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from churnguard.errors import InputError
-from churnguard.measure.labels import to_utc
+from churnguard.timeutil import to_utc
 from churnguard.value.bg_nbd import BetaGeo
 from churnguard.value.clv import customer_lifetime_value
 from churnguard.value.gamma_gamma import DependenceWarning, GammaGamma, IndependenceCheck

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from churnguard.errors import ChurnguardError, InputError
-from churnguard.measure.labels import to_utc
+from churnguard.timeutil import to_utc
 from churnguard.value.bg_nbd import BetaGeo
 from churnguard.value.summary import rfm_summary
 

@@ -49,7 +49,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from churnguard.errors import InputError
-from churnguard.measure.labels import to_utc
+from churnguard.timeutil import to_utc
 
 if TYPE_CHECKING:
     from churnguard.warehouse.workspace import Workspace

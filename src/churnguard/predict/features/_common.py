@@ -8,13 +8,14 @@ are differences of epoch seconds, which every Ibis backend compiles.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.datatypes as dt
 
 from churnguard.errors import InputError
+from churnguard.timeutil import to_utc
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -25,25 +26,15 @@ DAYS_PER_MONTH = 365.25 / 12
 
 
 def as_of_utc(value: str | date | datetime) -> datetime:
-    """``as_of`` as an aware UTC datetime: ISO text, a date (midnight) or a datetime.
-
-    Naive values are taken as UTC.
+    """``as_of`` as an aware UTC datetime (see :func:`churnguard.timeutil.to_utc`).
 
     >>> as_of_utc("2024-07-01")
     datetime.datetime(2024, 7, 1, 0, 0, tzinfo=datetime.timezone.utc)
     """
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise InputError(
-                f"as_of {value!r} is not a date; write it as YYYY-MM-DD or an ISO timestamp"
-            ) from None
-    if not isinstance(value, datetime):
-        if not isinstance(value, date):
-            raise InputError(f"as_of {value!r} is not a date, datetime or ISO text")
-        value = datetime(value.year, value.month, value.day)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    out = to_utc(value)
+    if out is None:
+        raise InputError("as_of is required: a date such as 2024-07-01")
+    return out
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from churnguard import __version__
+from churnguard.cli_common import console, err_console
 from churnguard.errors import ChurnguardError
 
 app = typer.Typer(
@@ -32,8 +32,6 @@ datasets_app = typer.Typer(help="Load real public datasets into a workspace.",
                            no_args_is_help=True)
 app.add_typer(datasets_app, name="datasets")
 
-console = Console()
-err_console = Console(stderr=True)
 
 WorkspaceArg = Annotated[Path, typer.Argument(help="Workspace folder.", show_default=False)]
 

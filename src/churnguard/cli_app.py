@@ -10,12 +10,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from churnguard.cli_common import console
 from churnguard.errors import InputError
 
-console = Console()
-err_console = Console(stderr=True)
 WorkspaceArg = Annotated[Path, typer.Argument(help="Workspace folder.", show_default=False)]
 PASSWORD_ENV = "CHURNGUARD_PASSWORD"
 

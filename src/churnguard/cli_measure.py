@@ -13,12 +13,12 @@ from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from churnguard.cli_common import check_out as _check_out
+from churnguard.cli_common import console, write_frame
 from churnguard.errors import InputError
 
-console = Console()
 OUT_FORMATS = (".csv", ".parquet", ".html", ".png")
 Chart = Callable[[Path], None]
 
@@ -54,8 +54,7 @@ def render(df: pd.DataFrame, *, by: str | None, title: str) -> Table:
 
 def check_out(out: Path | None) -> None:
     """Fail early (before any work) on an output file of an unknown format."""
-    if out is not None and out.suffix.lower() not in OUT_FORMATS:
-        raise InputError(f"{out}: unknown output format; use one of {', '.join(OUT_FORMATS)}")
+    _check_out(out, OUT_FORMATS)
 
 
 def write(df: pd.DataFrame, out: Path, chart: Chart | None = None, *, title: str = "") -> None:
@@ -66,17 +65,10 @@ def write(df: pd.DataFrame, out: Path, chart: Chart | None = None, *, title: str
     from churnguard.measure import plots
 
     check_out(out)
-    suffix = out.suffix.lower()
-    if suffix == ".csv":
-        df.to_csv(out, index=False)
-    elif suffix == ".parquet":
-        df.to_parquet(out, index=False)
-    elif chart is not None:
-        chart(out)
-    elif suffix == ".html":
-        out.write_text(df.to_html(index=False, na_rep=""), encoding="utf-8")
-    else:
+    if chart is None and out.suffix.lower() == ".png":
         plots.table_png(df, out, title=title)
+    else:
+        write_frame(df, out, other=chart)
 
 
 def _done(out: Path | None, df: pd.DataFrame, chart: Chart | None = None, *,

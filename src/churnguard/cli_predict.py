@@ -12,12 +12,10 @@ from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from churnguard.cli_common import console
 from churnguard.errors import InputError
-
-console = Console()
 
 PathArg = Annotated[Path, typer.Argument(help="Workspace folder.", show_default=False)]
 Horizon = Annotated[str, typer.Option(help="Churn horizon after each origin: 90d, 13w, 3m.")]

@@ -10,33 +10,20 @@ from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from churnguard.cli_common import check_out, console, write_frame
 from churnguard.errors import InputError
 
-console = Console()
-OUT_FORMATS = (".csv", ".parquet", ".html")
 WorkspaceArg = Annotated[Path, typer.Argument(help="Workspace folder.", show_default=False)]
 OutOpt = Annotated[Path | None, typer.Option(
     help="Also write the main table to a .csv, .parquet or .html file.")]
 
 
-def _check_out(out: Path | None) -> None:
-    if out is not None and out.suffix.lower() not in OUT_FORMATS:
-        raise InputError(f"{out}: unknown output format; use one of {', '.join(OUT_FORMATS)}")
-
-
 def write(df: pd.DataFrame, out: Path) -> None:
     """Write a frame as CSV, Parquet or HTML (by the file's suffix)."""
-    _check_out(out)
-    suffix = out.suffix.lower()
-    if suffix == ".csv":
-        df.to_csv(out, index=False)
-    elif suffix == ".parquet":
-        df.to_parquet(out, index=False)
-    else:
-        out.write_text(df.to_html(index=False, na_rep=""), encoding="utf-8")
+    check_out(out)
+    write_frame(df, out)
     console.print(f"[green]wrote[/] {out}")
 
 
@@ -85,7 +72,7 @@ def reasons(
     from churnguard import reasons as R
     from churnguard.warehouse import Workspace
 
-    _check_out(out)
+    check_out(out)
     if classify is not None:
         if out is None:
             raise InputError("--classify needs --out labelled.csv (or .parquet / .html)")
@@ -175,7 +162,7 @@ def experiment(
     from churnguard.act import experiments as E
     from churnguard.warehouse import Workspace
 
-    _check_out(out)
+    check_out(out)
     if method not in E.METHODS:
         raise InputError(f"--method {method}: use one of {', '.join(E.METHODS)}")
     rate = baseline

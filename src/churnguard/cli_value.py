@@ -12,14 +12,11 @@ from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from churnguard.cli_common import check_out, console, write_frame
 from churnguard.errors import InputError
-
-console = Console()
-OUT_FORMATS = (".csv", ".parquet", ".html")
 
 WorkspaceArg = Annotated[Path, typer.Argument(help="Workspace folder.", show_default=False)]
 AsOf = Annotated[str | None, typer.Option(
@@ -42,22 +39,10 @@ HEADERS = {
 }
 
 
-def _check_out(out: Path | None) -> None:
-    if out is not None and out.suffix.lower() not in OUT_FORMATS:
-        raise InputError(f"{out}: unknown output format; use one of {', '.join(OUT_FORMATS)}")
-
-
 def _write(df: pd.DataFrame, out: Path | None) -> None:
     if out is None:
         return
-    suffix = out.suffix.lower()
-    frame = df.copy()
-    if suffix == ".csv":
-        frame.to_csv(out, index=False)
-    elif suffix == ".parquet":
-        frame.to_parquet(out, index=False)
-    else:
-        out.write_text(frame.to_html(index=False, na_rep=""), encoding="utf-8")
+    write_frame(df, out)
     console.print(f"[green]wrote[/] {out} ({len(df):,} rows)")
 
 
@@ -116,7 +101,7 @@ def rfm(
     from churnguard.value.rfm import migration_matrix, rfm_scores, segment_migrations, segment_sizes
     from churnguard.warehouse import Workspace
 
-    _check_out(out)
+    check_out(out)
     with Workspace.open(path, read_only=True) as ws:
         cut = _as_of(ws, as_of)
         orders = ws.warehouse.table("orders")
@@ -171,7 +156,7 @@ def clv(
     from churnguard.value.pipeline import clv_frame, fit_value_models, parse_horizon
     from churnguard.warehouse import Workspace
 
-    _check_out(out)
+    check_out(out)
     if model not in ("bgnbd", "sbg"):
         raise InputError(f"--model {model!r}: use bgnbd or sbg.")
     months = parse_horizon(horizon)
@@ -222,7 +207,7 @@ def sltv(
     from churnguard.value.sltv import sltv as sltv_of
     from churnguard.warehouse import Workspace
 
-    _check_out(out)
+    check_out(out)
     with Workspace.open(path, read_only=True) as ws:
         df = sltv_of(ws, as_of=as_of, segment_by=segment_by,
                      horizon_months=parse_horizon(horizon), own_weight=own_weight,

@@ -34,9 +34,17 @@ def ui_catalog(language: str) -> dict[str, str]:
     if language not in LANGUAGES:
         raise InputError(f"language {language!r} is not in the catalogue; use one of "
                          f"{', '.join(LANGUAGES)}")
-    text = resources.files("churnguard.i18n").joinpath(f"ui.{language}.json").read_text(
-        encoding="utf-8")
-    return {str(k): str(v) for k, v in json.loads(text).items()}
+    out: dict[str, str] = {}
+    # ui.<lang>.json, then one file per dashboard area (ui.<area>.<lang>.json); a key
+    # defined twice is a mistake, not an override
+    files = sorted(f for f in resources.files("churnguard.i18n").iterdir()
+                   if f.name.startswith("ui.") and f.name.endswith(f".{language}.json"))
+    for f in files:
+        for k, v in json.loads(f.read_text(encoding="utf-8")).items():
+            if k in out:
+                raise RuntimeError(f"UI string {k!r} is defined twice ({f.name})")
+            out[str(k)] = str(v)
+    return out
 
 
 def t(key: str, language: str = "en", /, **values: Any) -> str:

@@ -30,6 +30,11 @@ from churnguard.i18n import ui as i18n
 from churnguard.web import pages
 
 TEMPLATES = Path(__file__).parent / "templates"
+#: the dashboard's navigation: (path, UI-string key); area modules append theirs with
+#: :func:`add_nav` when they install their routes
+NAV: list[tuple[str, str]] = [
+    ("/", "nav.overview"), ("/at-risk", "nav.at_risk"), ("/cohorts", "nav.cohorts"),
+    ("/segments", "nav.segments"), ("/lost", "nav.lost"), ("/model", "nav.model")]
 STATIC = {"htmx.min.js": "application/javascript", "app.css": "text/css"}
 
 
@@ -77,7 +82,14 @@ def render(request: Request, name: str, who: Principal | None, **context: Any
     tpl: Jinja2Templates = request.app.state.cg.extra["templates"]
     return tpl.TemplateResponse(request, name, {
         "lang": lang, "rtl": i18n.is_rtl(lang), "who": who, "path": request.url.path,
-        **context})
+        "nav": request.app.state.cg.extra.get("nav", NAV), **context})
+
+
+def add_nav(app: FastAPI, href: str, key: str) -> None:
+    """Add a page to this app's navigation bar (after :func:`install`)."""
+    nav = app.state.cg.extra.setdefault("nav", list(NAV))
+    if (href, key) not in nav:
+        nav.append((href, key))
 
 
 def _filters(request: Request) -> dict[str, str | None]:
@@ -211,6 +223,7 @@ def static(name: str) -> Response:
 def install(app: FastAPI) -> None:
     """Add the dashboard to an app made by :func:`churnguard.api.create_app`."""
     app.state.cg.extra["templates"] = templates()
+    app.state.cg.extra["nav"] = list(NAV)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
@@ -219,4 +232,4 @@ def install(app: FastAPI) -> None:
     app.include_router(router)
 
 
-__all__ = ["Analytics", "install"]
+__all__ = ["NAV", "Analytics", "add_nav", "install", "render"]

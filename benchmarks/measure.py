@@ -5,6 +5,7 @@ Run (from the repo root):
 
     .venv/bin/python benchmarks/measure.py --customers 1000000 --months 36
     .venv/bin/python benchmarks/measure.py --customers 200000 --months 36   # smaller machine
+    .venv/bin/python benchmarks/measure.py --workspace path/to/measure_1000000_36  # a copy
 
 The simulated workspace is generated once into ``benchmarks/out/measure_<customers>_<months>``
 and reused. Each side runs in a fresh subprocess (reads the warehouse, computes, reports), so
@@ -15,7 +16,11 @@ contract_type, region and purchase_frequency_band, and the signup-month cohort m
 (customers and MRR). Both sides' numbers are compared; the report says whether they match.
 
 The churnguard side labels once into a temporary table and passes it to the rates and the
-cohorts (``labels=``), as the pandas side reuses its frame. The pandas side is plain but
+cohorts (``labels=``), as the pandas side reuses its frame; the overall rates and the three
+breakdowns are one query (``rates_by``). Every step reports wall and CPU seconds (user +
+system, all threads: less sensitive to other load on the machine), and the load average
+before and after. The script exits non-zero when the two sides' numbers differ (every
+group x month count of every breakdown is compared). The pandas side is plain but
 sensible: sorts, groupby/shift/cumsum for the episodes, groupby counts per month for the
 rates, and one vectorised pass per month-end for the cohorts (each customer's cohort looked
 up once, not per month).
@@ -37,42 +42,53 @@ OUT = REPO / "benchmarks" / "out"
 BREAKDOWNS = ("contract_type", "region", "purchase_frequency_band")
 
 CHILD_COMMON = r"""
-import json, sys, time
+import json, resource, sys, time
+COUNTS = ("customers_start", "new", "reactivated", "churned", "churned_from_start",
+          "customers_end")
 def hwm():
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM"):
             return int(line.split()[1]) / 1024
+def cpu_s():
+    # CPU seconds of this process, all threads (user + system)
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 """
 
 CHILD_CHURNGUARD = CHILD_COMMON + r"""
 from churnguard.warehouse import Workspace
 from churnguard.measure import labels, cohorts
-from churnguard.measure.rates import rates_from_labels
+from churnguard.measure.rates import rates_by
 path = sys.argv[1]
-times = {}
+times, cpu = {}, {}
 with Workspace.open(path, read_only=True) as ws:
     wh = ws.warehouse
-    t = time.perf_counter()
+    t, c = time.perf_counter(), cpu_s()
     # labelled once and kept in the engine (a temporary table), as the pandas side keeps its
     # frame: the rates and the cohorts below reuse it
     lab = wh.ibis.create_table("bench_labels", labels(ws), temp=True)
-    times["labels"] = time.perf_counter() - t
+    times["labels"], cpu["labels"] = time.perf_counter() - t, cpu_s() - c
     cust, orders = wh.table("customers"), wh.table("orders")
-    t = time.perf_counter()
-    total = rates_from_labels(lab, period="month")
-    res = {"total": total}
-    for by in sys.argv[2].split(","):
-        res[by] = rates_from_labels(lab, period="month", by=by, customers=cust, orders=orders)
-    times["rates"] = time.perf_counter() - t
-    t = time.perf_counter()
+    t, c = time.perf_counter(), cpu_s()
+    # the overall rates and every breakdown in one query (one pass over the labels)
+    bys = sys.argv[2].split(",")
+    got = rates_by(lab, [None, *bys], period="month", customers=cust, orders=orders)
+    total = got[None]
+    res = {"total": total, **{by: got[by] for by in bys}}
+    times["rates"], cpu["rates"] = time.perf_counter() - t, cpu_s() - c
+    t, c = time.perf_counter(), cpu_s()
     coh = cohorts(ws, labels=lab)
-    times["cohorts"] = time.perf_counter() - t
+    times["cohorts"], cpu["cohorts"] = time.perf_counter() - t, cpu_s() - c
     counts = lab.aggregate(n=lab.count(), churned=lab.churned.cast("int64").sum()).to_pandas()
-out = {"times": times, "hwm_mb": hwm(), "episodes": int(counts.n.iloc[0]),
+by_counts = {k: sorted([str(g), str(p)[:7], *map(int, r)] for g, p, *r in zip(
+    v[k] if k != "total" else ["all"] * len(v), v.period_start,
+    *(v[c] for c in COUNTS))) for k, v in res.items()}
+out = {"times": times, "cpu": cpu, "hwm_mb": hwm(), "episodes": int(counts.n.iloc[0]),
        "churned": int(counts.churned.iloc[0]),
        "total": total[["customers_start", "new", "reactivated", "churned",
                        "customers_end"]].astype(int).values.tolist(),
        "by": {k: int(v.churned.sum()) for k, v in res.items()},
+       "by_counts": by_counts,
        "cohort_customers": int(coh.customers.sum()),
        "cohort_revenue": float(coh.revenue.sum())}
 print(json.dumps(out))
@@ -90,10 +106,16 @@ with Workspace.open(path, read_only=True) as ws:
     i = wh.table("interactions").select("customer_id", "at", "direction").to_pandas()
     s = wh.table("subscriptions").select("subscription_id", "customer_id", "started_at",
                                          "ended_at", "mrr").to_pandas()
-times = {}
-INACTIVE = pd.Timedelta(days=180)
+# one time unit everywhere (the conversion may give a column with nulls nanoseconds, where
+# the "open end" stand-in of year 3000 does not fit); part of loading, not timed
+for frame in (c, o, i, s):
+    for col in frame.columns:
+        if str(frame[col].dtype).startswith("datetime64"):
+            frame[col] = frame[col].dt.as_unit("us")
+times, cpu = {}, {}
+INACTIVE = pd.Timedelta(days=180).as_unit("us")  # the data's unit (see above)
 OPEN = pd.Timestamp("3000-01-01", tz="UTC")
-t = time.perf_counter()
+t, c0 = time.perf_counter(), cpu_s()
 # -- labels: contractual for customers with subscriptions (grace 0) -------------------
 until = max(o.ordered_at.max(), i["at"].max(), c.signup_at.max(), s.started_at.max(),
             s.ended_at.max())
@@ -124,10 +146,10 @@ ne["churn_at"] = due.where(ne.churned)
 lab = pd.concat([ce[["customer_id", "ep", "start_at", "churned", "churn_at"]],
                  ne[["customer_id", "ep", "start_at", "churned", "churn_at"]]],
                 ignore_index=True)
-times["labels"] = time.perf_counter() - t
+times["labels"], cpu["labels"] = time.perf_counter() - t, cpu_s() - c0
 
 # -- monthly rates, overall and by three dimensions ------------------------------------
-t = time.perf_counter()
+t, c0 = time.perf_counter(), cpu_s()
 def monthly(lab, group=None):
     lab = lab.assign(g="all" if group is None else lab[group])
     sm = lab.start_at.dt.tz_localize(None).dt.to_period("M")
@@ -158,11 +180,11 @@ dims = dims.merge(bands.rename("purchase_frequency_band").rename_axis("customer_
 lab_d = lab.merge(dims, on="customer_id", how="left")
 for by in sys.argv[2].split(","):
     res[by] = monthly(lab_d.assign(**{by: lab_d[by].fillna("(missing)")}), by)
-times["rates"] = time.perf_counter() - t
+times["rates"], cpu["rates"] = time.perf_counter() - t, cpu_s() - c0
 
 # -- signup-month cohorts: customers alive and MRR at each month-end -------------------
 # one vectorised pass per month-end (36 of them), each customer's cohort month looked up once
-t = time.perf_counter()
+t, c0 = time.perf_counter(), cpu_s()
 first = lab.groupby("customer_id").start_at.min()
 coh = c.set_index("customer_id").signup_at.reindex(first.index).fillna(first)
 coh = coh.dt.year * 12 + coh.dt.month - 1
@@ -180,8 +202,11 @@ while True:
     m = s.mrr[act].groupby(s.customer_id[act]).sum()
     cells.append((n, m[m > 0].sum()))
     k += 1
-times["cohorts"] = time.perf_counter() - t
-out = {"times": times, "hwm_mb": hwm(), "episodes": len(lab), "churned": int(lab.churned.sum()),
+times["cohorts"], cpu["cohorts"] = time.perf_counter() - t, cpu_s() - c0
+by_counts = {k: sorted([str(g), str(p), *map(int, r)] for g, p, *r in zip(
+    v.g, v.p, *(v[c] for c in COUNTS))) for k, v in res.items()}
+out = {"times": times, "cpu": cpu, "hwm_mb": hwm(), "episodes": len(lab),
+       "churned": int(lab.churned.sum()), "by_counts": by_counts,
        "total": total[["customers_start", "new", "reactivated", "churned",
                        "customers_end"]].astype(int).values.tolist(),
        "by": {k: int(v.churned.sum()) for k, v in res.items()},
@@ -219,37 +244,53 @@ def main() -> None:
     ap.add_argument("--months", type=int, default=36)
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--skip-pandas", action="store_true")
+    ap.add_argument("--workspace", type=Path, default=None,
+                    help="an existing simulated workspace to use (its READY file gives the "
+                         "counts) instead of benchmarks/out/measure_<customers>_<months>")
     args = ap.parse_args()
-    path = ensure_workspace(args.customers, args.months, args.seed)
+    path = args.workspace or ensure_workspace(args.customers, args.months, args.seed)
+    if not (path / "READY").exists():
+        raise SystemExit(f"{path}: not a benchmark workspace (no READY file)")
     counts = json.loads((path / "READY").read_text(encoding="utf-8"))
     events = sum(counts[k] for k in ("orders", "interactions", "subscriptions", "tickets"))
+    load_before = os.getloadavg()
     cg = run(CHILD_CHURNGUARD, path)
     pdr = None if args.skip_pandas else run(CHILD_PANDAS, path)
+    load_after = os.getloadavg()
+    nan = float("nan")
     lines = [
         f"# measure benchmark: {args.customers:,} customers, {events:,} events "
         f"({args.months} months, seed {args.seed}), {os.cpu_count()} cores",
         "",
-        "| step | churnguard (DuckDB) s | pandas s | ratio |",
-        "|---|---|---|---|",
+        f"load average (1 min) before / after: {load_before[0]:.1f} / {load_after[0]:.1f}",
+        "",
+        "| step | churnguard (DuckDB) s | pandas s | ratio | churnguard CPU s | pandas CPU s |",
+        "|---|---|---|---|---|---|",
     ]
     for step in ("labels", "rates", "cohorts"):
-        a = cg["times"][step]
-        b = pdr["times"][step] if pdr else float("nan")
-        lines.append(f"| {step} | {a:.1f} | {b:.1f} | {b / a:.1f}x |")
-    a, b = sum(cg["times"].values()), sum(pdr["times"].values()) if pdr else float("nan")
-    lines.append(f"| **total** | **{a:.1f}** | **{b:.1f}** | **{b / a:.1f}x** |")
+        a, ca = cg["times"][step], cg["cpu"][step]
+        b, cb = (pdr["times"][step], pdr["cpu"][step]) if pdr else (nan, nan)
+        lines.append(f"| {step} | {a:.1f} | {b:.1f} | {b / a:.1f}x | {ca:.1f} | {cb:.1f} |")
+    a, ca = sum(cg["times"].values()), sum(cg["cpu"].values())
+    b, cb = (sum(pdr["times"].values()), sum(pdr["cpu"].values())) if pdr else (nan, nan)
+    lines.append(f"| **total** | **{a:.1f}** | **{b:.1f}** | **{b / a:.1f}x** | {ca:.1f} | "
+                 f"{cb:.1f} |")
     lines += ["", f"peak memory (VmHWM): churnguard {cg['hwm_mb']:.0f} MB"
               + (f", pandas {pdr['hwm_mb']:.0f} MB" if pdr else "")]
+    same: dict[str, bool] = {}
     if pdr:
         same = {k: cg[k] == pdr[k] for k in ("episodes", "churned", "total", "by",
-                                              "cohort_customers")}
+                                              "by_counts", "cohort_customers")}
         same["cohort_revenue"] = abs(cg["cohort_revenue"] - pdr["cohort_revenue"]) < 1e-6 * max(
             1.0, abs(cg["cohort_revenue"]))
         lines.append(f"same numbers on both sides: {same}")
-    lines.append(f"rates = monthly overall + by {', '.join(BREAKDOWNS)}")
+    lines.append(f"rates = monthly overall + by {', '.join(BREAKDOWNS)} (by_counts: every "
+                 "group x month count compared)")
     report = "\n".join(lines) + "\n"
     (OUT / "measure.md").write_text(report, encoding="utf-8")
     print(report)
+    if not all(same.values()):
+        raise SystemExit("the two sides disagree: the timings above compare different results")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ Cells whose instant lies after ``observed_until`` are not reported (not yet know
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 import ibis
@@ -32,7 +32,7 @@ import pandas as pd
 from churnguard.errors import InputError
 from churnguard.measure.labels import TS, to_utc
 from churnguard.measure.labels import labels as workspace_labels
-from churnguard.measure.rates import calendar
+from churnguard.measure.rates import bucket_index, calendar
 from churnguard.measure.revenue import point_in_time_subscriptions
 
 if TYPE_CHECKING:
@@ -45,31 +45,47 @@ COHORT_COLUMNS = ("cohort", "months_since_signup", "cohort_size", "customers", "
                   "revenue", "revenue_retention")
 
 
-def _month_index(d: ir.DateValue) -> ir.IntegerValue:
-    return d.year().cast("int64") * 12 + d.month().cast("int64") - 1
+def _month_of(bounds: list[datetime], first_month: int):  # type: ignore[no-untyped-def]
+    """A function giving the month index (``year * 12 + month - 1``, UTC) of a timestamp.
+
+    ``bounds`` are the starts of the consecutive months ``first_month``, ``first_month + 1``
+    ... and of the month after the last; timestamps before them get ``first_month - 1``,
+    after them the index after the last (as far as "alive at a month-end" goes, the same
+    answers). Comparisons with literal instants (:func:`~churnguard.measure.rates.
+    bucket_index`), not a per-row conversion to a date.
+    """
+    def month_of(ts: ir.TimestampValue) -> ir.IntegerValue:
+        return bucket_index(ts, bounds) + (first_month - 1)
+
+    return month_of
 
 
-def customer_cohorts(labels: ir.Table, customers: ir.Table, *, by: str = "signup_month"
-                     ) -> ir.Table:
-    """``(customer_id, cohort, cohort_month)``: the cohort's first day and its month index."""
+def customer_cohorts(labels: ir.Table, customers: ir.Table, month_of,  # type: ignore[no-untyped-def]
+                     *, by: str = "signup_month") -> ir.Table:
+    """``(customer_id, cohort_month)``: the month index of the cohort's first month.
+
+    ``month_of`` gives a timestamp's month index (see :func:`_month_of`).
+    """
     if by not in COHORT_BY:
         raise InputError(f"unknown cohort {by!r}; use one of {', '.join(COHORT_BY)}")
     first = labels.group_by("customer_id").aggregate(first=labels.start_at.min())
     j = first.left_join(customers.select("customer_id", "signup_at"), "customer_id")
     start = ibis.coalesce(j.signup_at.cast(TS), j["first"])
-    c = j.select("customer_id", cohort=start.date().truncate(COHORT_BY[by]))
-    c = c.filter(c.cohort.notnull())
-    return c.mutate(cohort_month=_month_index(c.cohort))
+    j = j.filter(start.notnull()).select("customer_id", start=start)
+    m = month_of(j.start)
+    # the cohort's first month: quarters start at months 0, 3, 6, 9 of a year
+    step = {"signup_month": 1, "signup_quarter": 3, "signup_year": 12}[by]
+    return j.select("customer_id", cohort_month=m - m % step if step > 1 else m)
 
 
-def spans(t: ir.Table, start: str, end: str) -> ir.Table:
+def spans(t: ir.Table, start: str, end: str, month_of) -> ir.Table:  # type: ignore[no-untyped-def]
     """``t`` with ``k_in`` / ``k_out``: the month indexes of ``start`` and ``end``.
 
     A row with ``start < b <= end`` (``end`` null: no end) is alive at the month start
     ``b`` whose previous month has index ``m`` exactly when ``k_in <= m < k_out``: month
     starts are midnights UTC, so ``x < b`` is ``month(x) <= m``.
     """
-    return t.mutate(k_in=_month_index(t[start].date()), k_out=_month_index(t[end].date()))
+    return t.mutate(k_in=month_of(t[start]), k_out=month_of(t[end]))
 
 
 def _alive(s: ir.Table, month_ends: ir.Table, value: ir.Value) -> ir.Table:
@@ -79,18 +95,19 @@ def _alive(s: ir.Table, month_ends: ir.Table, value: ir.Value) -> ir.Table:
     however many customers), and only those sums meet the month-ends: a range join of
     thousands x months, instead of every row x every month.
     """
-    keys = ["cohort", "cohort_month", "k_in", "k_out"]
+    keys = ["cohort_month", "k_in", "k_out"]
     agg = s.group_by(keys).aggregate(v=value)
     m = month_ends.select("b_month")
     j = agg.join(m, [agg.k_in <= m.b_month, agg.k_out.isnull() | (agg.k_out > m.b_month),
                      m.b_month >= agg.cohort_month])
-    return j.group_by(["cohort", "b_month"]).aggregate(v=j.v.sum())
+    return j.group_by(["cohort_month", "b_month"]).aggregate(v=j.v.sum())
 
 
 def cohort_table(
     labels: ir.Table,
     customers: ir.Table,
     month_ends: ir.Table,
+    month_of,  # type: ignore[no-untyped-def]
     *,
     by: str = "signup_month",
     revenue: ir.Table | None = None,
@@ -98,38 +115,41 @@ def cohort_table(
     """Alive customers (and revenue) per cohort and month-end, as a lazy Ibis table.
 
     ``month_ends`` has ``b`` (a UTC timestamp at a month's first day) and ``b_month`` (the
-    month index of the month *before* ``b``); ``revenue`` is ``(customer_id, k_in, k_out,
-    revenue)``: ``revenue`` counts at every ``b_month`` with ``k_in <= b_month < k_out``
-    (``k_out`` null: from ``k_in`` on; see :func:`spans`). Returns ``cohort,
-    months_since_signup, cohort_size, customers, revenue``.
+    month index of the month *before* ``b``); ``month_of`` gives a timestamp's month index
+    (see :func:`_month_of`); ``revenue`` is ``(customer_id, k_in, k_out, revenue)``:
+    ``revenue`` counts at every ``b_month`` with ``k_in <= b_month < k_out`` (``k_out``
+    null: from ``k_in`` on; see :func:`spans`). Returns ``cohort, months_since_signup,
+    cohort_size, customers, revenue``.
 
     A customer is alive at ``b`` when an episode has ``start_at < b <= churn_at``; the
     customers are counted as episodes alive at ``b``, which is the same number because the
     episodes of one customer never overlap (see
     :func:`~churnguard.measure.labels.label_episodes`).
     """
-    coh = customer_cohorts(labels, customers, by=by)
-    sizes = coh.group_by("cohort").aggregate(cohort_size=coh.count())
+    coh = customer_cohorts(labels, customers, month_of, by=by)
+    sizes = coh.group_by("cohort_month").aggregate(cohort_size=coh.count())
     lab = labels.filter(labels.start_at.notnull(), labels.churn_at.notnull() | ~labels.churned)
-    ep = spans(lab.select("customer_id", "start_at", "churn_at"), "start_at", "churn_at")
+    ep = spans(lab.select("customer_id", "start_at", "churn_at"), "start_at", "churn_at",
+               month_of)
     ep = ep.join(coh, "customer_id")
     cells = _alive(ep, month_ends, ep.count())
-    grid = coh.select("cohort", "cohort_month").distinct().cross_join(
-        month_ends.select("b_month"))
+    grid = sizes.cross_join(month_ends.select("b_month"))
     grid = grid.filter(grid.b_month >= grid.cohort_month)
-    g = grid.left_join(cells, [grid.cohort == cells.cohort, grid.b_month == cells.b_month])
-    g = g.select("cohort", "cohort_month", b_month=grid.b_month,
+    g = grid.left_join(cells, [grid.cohort_month == cells.cohort_month,
+                               grid.b_month == cells.b_month])
+    g = g.select("cohort_month", "cohort_size", b_month=grid.b_month,
                  customers=g.v.fill_null(0))
     if revenue is not None:
         r = revenue.join(coh, "customer_id")
         r = _alive(r, month_ends, r.revenue.sum())
-        g = g.left_join(r, [g.cohort == r.cohort, g.b_month == r.b_month])
-        g = g.select("cohort", "cohort_month", "b_month", "customers",
+        g = g.left_join(r, [g.cohort_month == r.cohort_month, g.b_month == r.b_month])
+        g = g.select("cohort_month", "cohort_size", "b_month", "customers",
                      revenue=g.v.fill_null(0.0))
     else:
         g = g.mutate(revenue=ibis.null("float64"))
-    g = g.join(sizes, "cohort")
-    return g.select("cohort", months_since_signup=g.b_month - g.cohort_month,
+    cm = g.cohort_month
+    return g.select(cohort=ibis.date(cm // 12, cm % 12 + 1, 1),
+                    months_since_signup=g.b_month - cm,
                     cohort_size=g.cohort_size, customers=g.customers, revenue=g.revenue
                     ).order_by(["cohort", "months_since_signup"])
 
@@ -184,19 +204,24 @@ def cohorts(
     if ends.empty:
         return pd.DataFrame(columns=list(COHORT_COLUMNS))
     month_ends = ibis.memtable(ends)
+    months = calendar(first.date(), until.date(), "month")
+    bounds = [datetime(d.year, d.month, 1, tzinfo=UTC)
+              for d in [*months.period_start, months.period_end.iloc[-1]]]
+    first_month = first.year * 12 + first.month - 1
+    month_of = _month_of(bounds, first_month)
     subs = point_in_time_subscriptions(wh.table("subscriptions"), cut)
     if subs.count().to_pyarrow().as_py() > 0:
         # the cohort's MRR at b: subscriptions with started_at < b <= ended_at (see
         # revenue.mrr_at). mrr >= 0 (the contract), so leaving out customers whose MRR at b
         # is zero, as mrr_at does, changes no sum.
-        sp = spans(subs, "started_at", "ended_at")
+        sp = spans(subs, "started_at", "ended_at", month_of)
         rev = sp.select("customer_id", "k_in", "k_out", revenue=sp.mrr)
     else:
         o = wh.table("orders")
         o = o.filter(o.customer_id.notnull(), o.ordered_at.notnull(), o.ordered_at < until)
-        m = _month_index(o.ordered_at.date())
+        m = month_of(o.ordered_at)
         rev = o.select("customer_id", k_in=m, k_out=m + 1, revenue=o.amount)
-    df = cohort_table(lab, customers, month_ends.select("b", "b_month"), by=by,
+    df = cohort_table(lab, customers, month_ends.select("b", "b_month"), month_of, by=by,
                       revenue=rev).to_pandas()
     df["cohort"] = pd.to_datetime(df["cohort"]).dt.date
     for c in ("months_since_signup", "cohort_size", "customers"):

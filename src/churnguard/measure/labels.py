@@ -24,7 +24,8 @@ non-contractual for the rest; ``contractual`` leaves customers without subscript
 ``non_contractual`` labels everyone from activity.
 
 **Right-censoring.** ``observed_until`` is ``as_of`` if given, else the latest timestamp in
-the data (orders, interactions, subscription starts and ends, signups, churned_at). An
+the data (orders, interactions - outbound ones too -, subscription starts and ends, signups,
+churned_at). An
 episode churns only once its whole window (inactivity, or the grace period) has passed
 before ``observed_until``; otherwise it is ``censored`` (not churned, not yet known). If
 subscriptions carry *scheduled* end dates in the future, pass ``as_of``.
@@ -160,8 +161,12 @@ def label_episodes(
         def latest(t: ir.Table, col: str) -> ir.Table:
             return t.aggregate(ts=t[col].cast(TS).max())
 
+        # every interaction counts here, outbound ones too: they are data, and the data
+        # reaches their time (and a bare MAX of a column is answered from the storage's
+        # statistics, where a filtered one reads every row)
         stamps = ibis.union(
-            latest(ords, "ordered_at"), latest(acts, "at"), latest(signed, "signup_at"),
+            latest(ords, "ordered_at"), latest(_before(interactions, "at", cut), "at"),
+            latest(signed, "signup_at"),
             latest(subs, "started_at"), latest(subs, "ended_at"),
             latest(cust, "churned_at"), distinct=False,
         )
@@ -270,30 +275,31 @@ def _non_contractual(events: ir.Table, params: ir.Table, rules: ChurnRules, with
     """Episodes from ``(customer_id, ts, is_act)`` events, plus ``has_act`` (the customer
     has activity besides the signup).
 
-    One ordered pass per customer finds each event's neighbours (``lag`` and ``lead``);
-    only the events that open or close an episode are kept, and the episodes are numbered
-    on those few rows (a second pass over every event is not needed). Duplicate events
-    need no ``DISTINCT``: the gap to an equal neighbour is zero, which splits nothing.
+    One ordered pass per customer gives each event its predecessor (``lag``) and the
+    customer's last event time and event count (whole-partition aggregates of the same
+    ordering, so no second sort). An event *opens* an episode when it has no predecessor or
+    comes more than the window after it; only those few rows are kept. Each one starts an
+    episode, and the episode's last activity is the predecessor of the next opening event
+    (or the customer's last event): a second, small pass over the opening rows. Duplicate
+    events need no ``DISTINCT``: the gap to an equal neighbour is zero, which opens nothing,
+    so at most one event per instant opens.
     """
     days = rules.inactive_day_values()
     e = _with_window(events, params, rules, "inactive_days")
-    w = ibis.window(group_by=e.customer_id, order_by=e.ts)
-    e = e.mutate(prev=e.ts.lag().over(w), next=e.ts.lead().over(w))
-    opens = e.prev.isnull() | (e.ts > plus_days(e.prev, e.inactive_days, days))
-    closes = e.next.isnull() | (e.next > plus_days(e.ts, e.inactive_days, days))
-    e = e.mutate(opens=opens.cast("int64"), closes=closes.cast("int64"))
-    b = e.filter((e.opens > 0) | (e.closes > 0))
-    # at equal timestamps the opening event sorts first, so it numbers the episode
-    b = b.mutate(episode=b.opens.cumsum(group_by=b.customer_id,
-                                        order_by=[b.ts, ibis.desc(b.opens)]))
+    w = ibis.window(group_by=e.customer_id, order_by=e.ts, rows=(None, None))
+    e = e.mutate(prev=e.ts.lag().over(w), last=e.ts.max().over(w),
+                 n=e.ts.count().over(w))
+    b = e.filter(e.prev.isnull() | (e.ts > plus_days(e.prev, e.inactive_days, days)))
+    w2 = ibis.window(group_by=b.customer_id, order_by=b.ts)
     # activity besides the signup: a customer has at most one signup event, so with two
     # events or more there is activity; a lone event is activity unless it is the signup
-    has_act = (b.is_act > 0) | b.prev.notnull() | b.next.notnull()
-    b = b.mutate(has_act=has_act.cast("int8") if need_activity
-                 else ibis.literal(1, type="int8"))
-    g = b.group_by(["customer_id", "episode"]).aggregate(
-        start_at=b.ts.min(), last_activity_at=b.ts.max(), window_days=b.inactive_days.max(),
-        has_act=b.has_act.max())
+    has_act = ((b.is_act > 0) | (b.n > 1)).cast("int8") if need_activity else (
+        ibis.literal(1, type="int8"))
+    g = b.select(
+        "customer_id", episode=ibis.row_number().over(w2) + 1, start_at=b.ts,
+        last_activity_at=ibis.coalesce(b.prev.lead().over(w2), b["last"]),
+        window_days=b.inactive_days, has_act=has_act,
+    )
     g = with_end(g)
     due = plus_days(g.last_activity_at, g.window_days, days)
     churned = due < g.observed_until

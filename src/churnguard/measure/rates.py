@@ -38,6 +38,7 @@ exports without ``churned_at``) and without a start cannot be placed in time and
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
@@ -45,7 +46,8 @@ import ibis
 import pandas as pd
 
 from churnguard.errors import InputError
-from churnguard.measure.dimensions import customer_dimension
+from churnguard.measure.dimensions import MISSING, customer_dimension
+from churnguard.measure.labels import TS
 from churnguard.measure.labels import labels as workspace_labels
 from churnguard.timeutil import to_utc
 
@@ -106,15 +108,141 @@ def calendar(first: date, last: date, period: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["period_start", "period_end"])
 
 
+def bucket_index(ts: ir.TimestampValue, bounds: Sequence[datetime]) -> ir.IntegerValue:
+    """How many of the sorted instants ``bounds`` are at or before ``ts`` (null for null).
+
+    With ``bounds`` the period starts of a calendar (and the end of the last period), a
+    timestamp in period ``i`` gets ``i + 1``; one before the calendar gets 0, one after it
+    ``len(bounds)``. Written as a balanced tree of comparisons with literal instants
+    (``log2(len(bounds))`` per row): comparing two timestamps is plain integer work on every
+    engine, where turning a ``TIMESTAMPTZ`` into a date goes through the time-zone library
+    for each row (on DuckDB about 20x slower, the largest cost of rates and cohorts).
+    Periods start at midnight UTC, so ``ts < bound`` is ``date(ts) < date(bound)`` in UTC,
+    the rule the period truncation followed.
+    """
+    def tree(lo: int, hi: int) -> ir.IntegerValue:  # the answer lies in [lo, hi]
+        if lo == hi:
+            return ibis.literal(lo, type="int64")
+        mid = (lo + hi) // 2
+        return ibis.cases((ts < ibis.literal(bounds[mid], type=TS), tree(lo, mid)),
+                          else_=tree(mid + 1, hi))
+
+    return ibis.cases((ts.isnull(), ibis.null("int64")), else_=tree(0, len(bounds)))
+
+
+def calendar_bounds(cal: pd.DataFrame) -> list[datetime]:
+    """The UTC instants starting each period of ``cal``, then the end of the last one."""
+    days = [*cal.period_start, cal.period_end.iloc[-1]]
+    return [datetime(d.year, d.month, d.day, tzinfo=UTC) for d in days]
+
+
 def check_period(period: str) -> str:
     if period not in PERIODS:
         raise InputError(f"unknown period {period!r}; use one of {', '.join(PERIODS)}")
     return PERIODS[period]
 
 
+def _fine_counts(labels: ir.Table, bounds: Sequence[datetime],
+                 dimensions: Mapping[str, ir.Table]) -> ir.Table:
+    """Episodes counted per (dimension values, start period, churn period): the one pass
+    over the labels that every breakdown then sums up.
+
+    Each label row is bucketed once (``_ps``: the number of its start period, ``_pc``: of its
+    churn period, null when not churned; see :func:`bucket_index`) and given the value of
+    every dimension (``_d0``, ``_d1``, ...; ``(missing)`` for customers a dimension table
+    lacks). Grouping on those keys leaves a
+    few thousand rows however many customers there are, so the per-breakdown sums that
+    follow cost next to nothing, and the labels are read once for all breakdowns.
+    """
+    lab = labels.filter(labels.start_at.notnull(), labels.churn_at.notnull() | ~labels.churned)
+    lab = lab.select("customer_id", _first=(lab.episode == 1).cast("int64"),
+                     _ps=bucket_index(lab.start_at, bounds),
+                     _pc=bucket_index(lab.churn_at, bounds))
+    keys = []
+    for i, (name, dim) in enumerate(dimensions.items()):
+        key = f"_d{i}"
+        j = lab.left_join(dim.select("customer_id", **{key: dim[name]}), "customer_id")
+        lab = j.select(*lab.columns, **{key: j[key].fill_null(MISSING)})
+        keys.append(key)
+    return lab.group_by([*keys, "_ps", "_pc"]).aggregate(_n=lab.count(), _new=lab._first.sum())
+
+
+def _breakdown(fine: ir.Table, periods: ir.Table, key: str | None, name: str) -> ir.Table:
+    """The rate table of one breakdown (``key``: its ``_d<i>`` column; ``None``: overall)
+    from the fine counts, with ``dimension`` = ``name`` and the group in ``value``."""
+    keys = [key] if key else []
+    starts = fine.group_by([*keys, "_ps"]).aggregate(
+        new=fine._new.sum(), reactivated=(fine._n - fine._new).sum())
+    gone = fine.filter(fine._pc.notnull())
+    churns = gone.group_by([*keys, "_pc"]).aggregate(
+        churned=gone._n.sum(),
+        churned_from_start=ibis.cases((gone._ps < gone._pc, gone._n), else_=0).sum(),
+    )
+    # the overall group is a one-row constant table: on PySpark (Ibis 12) a grid built from
+    # the DISTINCT of a literal column came out with one row per label (tests/measure/
+    # test_spark.py caught it); a constant table is portable and cheaper.
+    groups = (fine.select(value=fine[key]).distinct() if key
+              else ibis.memtable({"value": ["all"]}))
+    grid = periods.select("_i", "period_start", "period_end").cross_join(groups)
+    on_s = [grid._i == starts._ps, *([grid.value == starts[key]] if key else [])]
+    g = grid.left_join(starts, on_s)
+    g = g.select("_i", "value", "period_start", "period_end", "new", "reactivated")
+    on_c = [g._i == churns._pc, *([g.value == churns[key]] if key else [])]
+    g = g.left_join(churns, on_c)
+    g = g.select(
+        "value", "period_start", "period_end",
+        new=g.new.fill_null(0), reactivated=g.reactivated.fill_null(0),
+        churned=g.churned.fill_null(0), churned_from_start=g.churned_from_start.fill_null(0),
+    )
+    net = g.new + g.reactivated - g.churned
+    g = g.mutate(customers_end=net.cumsum(group_by=g.value, order_by=g.period_start))
+    g = g.mutate(customers_start=g.customers_end - net)
+    rate = ibis.cases((g.customers_start > 0, g.churned_from_start / g.customers_start),
+                      else_=ibis.null("float64"))
+    g = g.mutate(churn_rate=rate, retention_rate=1 - rate)
+    w = ibis.window(group_by=g.value, order_by=g.period_start)
+    g = g.mutate(churn_rate_change=g.churn_rate - g.churn_rate.lag().over(w),
+                 customers_end_change=g.customers_end - g.customers_end.lag().over(w))
+    return g.select(dimension=ibis.literal(name), value=g.value.cast("string"),
+                    **{c: g[c] for c in RATE_COLUMNS[:-1]})
+
+
+def rate_tables(
+    labels: ir.Table,
+    periods: pd.DataFrame,
+    *,
+    period: str = "month",
+    dimensions: Mapping[str, ir.Table] | None = None,
+    total: bool = True,
+) -> ir.Table:
+    """The rate tables of several breakdowns at once, as one lazy Ibis expression.
+
+    ``dimensions`` maps a breakdown name to its ``(customer_id, <name>)`` table (see
+    :func:`~churnguard.measure.dimensions.customer_dimension`); ``total`` adds the overall
+    table. Returns the long form ``dimension, value, period_start, period_end, <counts>,
+    churn_rate, retention_rate, churn_rate_change, customers_end_change``, sorted;
+    ``dimension`` is ``""`` (and ``value`` ``"all"``) for the overall rows.
+
+    One query for everything: the labels are bucketed and joined with every dimension once
+    (:func:`_fine_counts`), then each breakdown sums those few rows.
+    """
+    check_period(period)
+    dims = dict(dimensions or {})
+    fine = _fine_counts(labels, calendar_bounds(periods), dims)
+    # period i of the calendar is bucket i + 1 (see bucket_index)
+    grid = ibis.memtable(periods[["period_start", "period_end"]].assign(
+        _i=range(1, len(periods) + 1)))
+    parts = [_breakdown(fine, grid, None, "")] if total else []
+    parts += [_breakdown(fine, grid, f"_d{i}", name) for i, name in enumerate(dims)]
+    if not parts:
+        raise InputError("rate_tables needs total=True or at least one dimension")
+    out = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+    return out.order_by(["dimension", "value", "period_start"])
+
+
 def rate_table(
     labels: ir.Table,
-    periods: ir.Table,
+    periods: pd.DataFrame,
     *,
     period: str = "month",
     dimension: ir.Table | None = None,
@@ -122,53 +250,17 @@ def rate_table(
 ) -> ir.Table:
     """The rate table as a lazy Ibis expression (see the module docstring).
 
-    ``periods`` has ``period_start`` / ``period_end`` dates covering every label (see
-    :func:`calendar`); ``dimension`` is ``(customer_id, <by>)`` from
-    :func:`~churnguard.measure.dimensions.customer_dimension`.
+    ``periods`` is a :func:`calendar` frame (``period_start`` / ``period_end`` dates)
+    covering every label; ``dimension`` is ``(customer_id, <by>)`` from
+    :func:`~churnguard.measure.dimensions.customer_dimension`. One breakdown of
+    :func:`rate_tables`.
     """
-    unit = check_period(period)
-    lab = labels.filter(labels.start_at.notnull(), labels.churn_at.notnull() | ~labels.churned)
-    group = by or "_all"
     if dimension is not None and by is not None:
-        lab = lab.left_join(dimension, "customer_id")
-        lab = lab.mutate(**{group: lab[group].fill_null("(missing)")})
-    else:
-        lab = lab.mutate(_all=ibis.literal("all"))
-    started = lab.mutate(p=lab.start_at.date().truncate(unit))
-    starts = started.group_by([group, "p"]).aggregate(
-        new=(started.episode == 1).cast("int64").sum(),
-        reactivated=(started.episode > 1).cast("int64").sum(),
-    )
-    gone = lab.filter(lab.churn_at.notnull())
-    gone = gone.mutate(p=gone.churn_at.date().truncate(unit))
-    churns = gone.group_by([group, "p"]).aggregate(
-        churned=gone.count(),
-        churned_from_start=(gone.start_at.date().truncate(unit) < gone.p).cast("int64").sum(),
-    )
-    # one literal group as a one-row table: on PySpark (Ibis 12) the grid built from the
-    # DISTINCT of the literal column came out with one row per label (tests/measure/
-    # test_spark.py caught it); a constant table is portable and cheaper.
-    groups = ibis.memtable({group: ["all"]}) if by is None else lab.select(group).distinct()
-    grid = periods.cross_join(groups)
-    g = grid.left_join(starts, [grid[group] == starts[group], grid.period_start == starts.p])
-    g = g.select(group, "period_start", "period_end", "new", "reactivated")
-    g = g.left_join(churns, [g[group] == churns[group], g.period_start == churns.p])
-    g = g.select(
-        group, "period_start", "period_end",
-        new=g.new.fill_null(0), reactivated=g.reactivated.fill_null(0),
-        churned=g.churned.fill_null(0), churned_from_start=g.churned_from_start.fill_null(0),
-    )
-    net = g.new + g.reactivated - g.churned
-    g = g.mutate(customers_end=net.cumsum(group_by=g[group], order_by=g.period_start))
-    g = g.mutate(customers_start=g.customers_end - net)
-    rate = ibis.cases((g.customers_start > 0, g.churned_from_start / g.customers_start),
-                      else_=ibis.null("float64"))
-    g = g.mutate(churn_rate=rate, retention_rate=1 - rate)
-    w = ibis.window(group_by=g[group], order_by=g.period_start)
-    g = g.mutate(churn_rate_change=g.churn_rate - g.churn_rate.lag().over(w),
-                 customers_end_change=g.customers_end - g.customers_end.lag().over(w))
-    cols = [*([by] if by else []), *RATE_COLUMNS[:-1]]
-    return g.select(*cols).order_by([*([by] if by else []), "period_start"])
+        t = rate_tables(labels, periods, period=period, dimensions={by: dimension},
+                        total=False)
+        return t.select(t.value.name(by), *RATE_COLUMNS[:-1])
+    t = rate_tables(labels, periods, period=period)
+    return t.select(*RATE_COLUMNS[:-1])
 
 
 def label_calendar(labels: ir.Table, period: str) -> tuple[pd.DataFrame, datetime] | None:
@@ -189,6 +281,53 @@ def label_calendar(labels: ir.Table, period: str) -> tuple[pd.DataFrame, datetim
     return calendar(pd.Timestamp(first).date(), last, period), until_dt
 
 
+def _finish_rates(out: pd.DataFrame, until_dt: datetime) -> pd.DataFrame:
+    """Engine output -> the frame users get: nullable integer counts, dates, ``complete``."""
+    for c in (*COUNT_COLUMNS, "customers_end_change"):
+        out[c] = out[c].astype("Int64")
+    for c in ("period_start", "period_end"):
+        out[c] = pd.to_datetime(out[c]).dt.date
+    ends = pd.to_datetime(out["period_end"]).dt.tz_localize(UTC)
+    out["complete"] = ends <= pd.Timestamp(until_dt)
+    return out
+
+
+def rates_by(
+    labels: ir.Table,
+    by: Sequence[str | None],
+    *,
+    period: str = "month",
+    customers: ir.Table | None = None,
+    orders: ir.Table | None = None,
+) -> dict[str | None, pd.DataFrame]:
+    """:func:`rates_from_labels` for several breakdowns in one engine query.
+
+    ``by`` lists the breakdowns (``None``: the overall rates); returns one frame per entry,
+    each the same as ``rates_from_labels(labels, period=period, by=b, ...)`` would give.
+    Computing them together reads and buckets the labels once (see :func:`rate_tables`).
+    """
+    wanted = list(dict.fromkeys(by))
+    found = label_calendar(labels, period)
+    if found is None:
+        return {b: pd.DataFrame(columns=[*([b] if b else []), *RATE_COLUMNS]) for b in wanted}
+    cal, until_dt = found
+    names = [b for b in wanted if b is not None]
+    if names and (customers is None or orders is None):
+        raise InputError("a breakdown needs the customers and orders tables")
+    dims = {b: customer_dimension(b, customers=customers, orders=orders, labels=labels)
+            for b in names}  # type: ignore[arg-type]
+    expr = rate_tables(labels, cal, period=period, dimensions=dims,
+                       total=None in wanted)
+    long = expr.to_pandas()
+    result: dict[str | None, pd.DataFrame] = {}
+    for b in wanted:
+        part = long[long.dimension == (b or "")]
+        cols = [*([b] if b else []), *RATE_COLUMNS[:-1]]
+        part = part.rename(columns={"value": b}) if b else part
+        result[b] = _finish_rates(part[cols].reset_index(drop=True), until_dt)
+    return result
+
+
 def rates_from_labels(
     labels: ir.Table,
     *,
@@ -200,25 +339,10 @@ def rates_from_labels(
     """Run :func:`rate_table` on ``labels`` and return a pandas frame (one row per period).
 
     ``customers`` (and ``orders`` for the purchase bands) are needed when ``by`` is given.
+    Several breakdowns of the same labels: :func:`rates_by` (one query).
     """
-    found = label_calendar(labels, period)
-    if found is None:
-        return pd.DataFrame(columns=[*([by] if by else []), *RATE_COLUMNS])
-    cal, until_dt = found
-    dimension = None
-    if by is not None:
-        if customers is None or orders is None:
-            raise InputError("a breakdown needs the customers and orders tables")
-        dimension = customer_dimension(by, customers=customers, orders=orders, labels=labels)
-    expr = rate_table(labels, ibis.memtable(cal), period=period, dimension=dimension, by=by)
-    out = expr.to_pandas()
-    for c in (*COUNT_COLUMNS, "customers_end_change"):
-        out[c] = out[c].astype("Int64")
-    for c in ("period_start", "period_end"):
-        out[c] = pd.to_datetime(out[c]).dt.date
-    ends = pd.to_datetime(out["period_end"]).dt.tz_localize(UTC)
-    out["complete"] = ends <= pd.Timestamp(until_dt)
-    return out
+    check_period(period)
+    return rates_by(labels, [by], period=period, customers=customers, orders=orders)[by]
 
 
 def churn_rates(

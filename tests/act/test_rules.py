@@ -114,3 +114,83 @@ def test_hits_carry_reasons_in_words_and_values() -> None:
     assert hits["customer_id"].tolist() == ["a"] and not notes
     assert hits.loc[0, "values"] == {"open_requests": 2, "days_oldest_open_request": 9.5}
     assert any("waiting" in r and "9.5" in r for r in hits.loc[0, "reasons"])
+
+
+def _interaction_features(rows: list[tuple[str, int, str, str, str, str | None]]
+                          ) -> pd.Series:
+    """Features of customer c1 as of 2025-01-01 from ``(id, days before, channel, kind,
+    direction, staff)`` interaction rows."""
+    from datetime import UTC, datetime, timedelta
+
+    import ibis
+
+    from churnguard.predict.features import compute_features
+
+    as_of = datetime(2025, 1, 1, tzinfo=UTC)
+    customers = pd.DataFrame({"customer_id": ["c1"],
+                              "signup_at": [as_of - timedelta(days=400)],
+                              **{c: [None] for c in ("region", "industry",
+                                                     "acquisition_channel", "first_offer",
+                                                     "plan", "contract_type",
+                                                     "loyalty_tier")},
+                              "loyalty_points": [None]})
+    inter = pd.DataFrame([{"interaction_id": i, "customer_id": "c1",
+                           "at": as_of - timedelta(days=d), "channel": ch, "kind": k,
+                           "direction": dr, "staff": st} for i, d, ch, k, dr, st in rows])
+    tables = {"customers": ibis.memtable(customers.astype({"loyalty_points": float})),
+              "interactions": ibis.memtable(inter)}
+    return compute_features(tables, as_of).set_index("customer_id").loc["c1"]
+
+
+def test_newsletters_are_not_contact_and_do_not_answer_requests() -> None:
+    """A bulk marketing e-mail (kind email_sent, nobody on our side) after a quote request
+    neither answers it nor counts as contacting the customer; the same kind sent by a staff
+    member does both. Values by hand: request 20 days ago, newsletter 10, personal 5."""
+    newsletter = [("r", 20, "web", "quote_request", "inbound", None),
+                  ("n", 10, "email", "email_sent", "outbound", None)]
+    f = _interaction_features(newsletter)
+    assert f["open_requests"] == 1 and f["days_oldest_open_request"] == pytest.approx(20.0)
+    assert np.isnan(f["days_since_last_contact"]) and f["contacts_90d"] == 0
+    personal = [*newsletter, ("p", 5, "email", "email_sent", "outbound", "Bob Li")]
+    g = _interaction_features(personal)
+    assert g["open_requests"] == 0 and g["days_since_last_contact"] == pytest.approx(5.0)
+    assert g["contacts_90d"] == 1
+    rule = [r for r in load_rules([]) if r.name == "request not followed up"]
+    hits, _ = evaluate_rules(rule, pd.DataFrame([f, g]).assign(customer_id=["a", "b"]))
+    assert hits["customer_id"].tolist() == ["a"]
+
+
+@pytest.mark.parametrize(("name", "fires", "quiet"), [
+    # a regular buyer who stopped vs one who merely slowed down, and a one-off buyer
+    ("purchase frequency drop",
+     {"orders_prev_90d": 4, "orders_90d": 2, "days_since_last_order": 50.0},
+     [{"orders_prev_90d": 4, "orders_90d": 2, "days_since_last_order": 10.0},
+      {"orders_prev_90d": 2, "orders_90d": 0, "days_since_last_order": 120.0}]),
+    # halved and still falling vs halved but recovering, and too little activity to tell
+    ("interaction drop",
+     {"interactions_prev_90d": 20, "interactions_90d": 9, "interactions_30d": 1},
+     [{"interactions_prev_90d": 20, "interactions_90d": 9, "interactions_30d": 5},
+      {"interactions_prev_90d": 8, "interactions_90d": 1, "interactions_30d": 0}]),
+    ("complaints rising",
+     {"complaints_90d": 1, "unresolved_complaints": 1, "resolution_days_mean_90d": np.nan},
+     [{"complaints_90d": 1, "unresolved_complaints": 0, "resolution_days_mean_90d": 0.5},
+      {"complaints_90d": 0, "unresolved_complaints": 0, "resolution_days_mean_90d": 5.0}]),
+    ("request not followed up",
+     {"open_requests": 1, "days_oldest_open_request": 3.5},
+     [{"open_requests": 1, "days_oldest_open_request": 1.0},
+      {"open_requests": 1, "days_oldest_open_request": 400.0}]),
+    ("no contact",
+     {"days_since_last_contact": np.nan, "tenure_days": 400.0, "interactions_prev_90d": 12,
+      "interactions_90d": 5},
+     [{"days_since_last_contact": 30.0, "tenure_days": 400.0, "interactions_prev_90d": 12,
+       "interactions_90d": 5},
+      {"days_since_last_contact": 200.0, "tenure_days": 400.0, "interactions_prev_90d": 12,
+       "interactions_90d": 11}]),
+])
+def test_default_rule_thresholds(name: str, fires: dict, quiet: list[dict]) -> None:
+    """Each default rule needs a real drop from a real level of activity, not a blip."""
+    rule = [r for r in load_rules([]) if r.name == name]
+    frame = pd.DataFrame([fires, *quiet]).assign(customer_id=["hit", *[f"q{i}" for i in
+                                                                         range(len(quiet))]])
+    hits, notes = evaluate_rules(rule, frame)
+    assert not notes and hits["customer_id"].tolist() == ["hit"]

@@ -16,7 +16,10 @@ back for a discount, relocated ones never; over-marketed ones are pushed further
 
 The true effect of each assignment is the change in the probability that the customer is
 lost 90 days later: ``P(lost | treated) - P(lost | control)`` at the hazards of the
-assignment month (negative = the campaign helps).
+assignment month (negative = the campaign helps). :func:`offer_effects_at_end` gives the
+same quantity for every retention offer and every customer active at the end of the
+window (what a targeting plan made on the last day would achieve); it draws no random
+numbers, so the simulation's outputs do not change.
 """
 
 from __future__ import annotations
@@ -96,6 +99,45 @@ def _lost_3m(pop: Population, st: State, idx: np.ndarray, c: np.ndarray, k: int)
     return 1 - surv
 
 
+def acceptance_prob(name: str, price_sens: np.ndarray) -> np.ndarray:
+    """P(a treated customer accepts retention offer ``name``) (the offer's cost is paid
+    only then; the contact itself changes the hazard either way)."""
+    if name in ("discount_20pct", "free_month"):
+        return np.clip(0.2 + 0.25 * price_sens, 0, 0.9)
+    return np.full(price_sens.shape[0], 0.75 if name == "personal_call" else 0.5)
+
+
+def offer_effects_at_end(pop: Population, st: State, k: int) -> dict[str, np.ndarray]:
+    """True effect of each retention offer on each customer alive after the last month.
+
+    ``k`` is the grid month after the window. Returns flat arrays over (customer, offer)
+    pairs: ``cust``, ``offer`` (index into :data:`RETENTION_OFFERS`), ``p_ctrl`` /
+    ``p_trt`` (P(lost within 90 days) without / with the offer, at the hazards of month
+    ``k``, as for an assignment), ``p_accept`` and ``value`` (monthly revenue: MRR or
+    purchase rate x mean spend). Customers already winding down to leave are lost either
+    way (both probabilities 1).
+    """
+    idx = np.flatnonzero(st.alive)
+    c = hazard.components(pop, st, idx, k)
+    p_ctrl = _lost_3m(pop, st, idx, c, k)
+    leaving = st.leaving[idx] > 0
+    p_ctrl[leaving] = 1.0
+    value = np.where(pop.is_sub[idx], st.mrr_full[idx], pop.lam[idx] * pop.spend_mean[idx])
+    parts: dict[str, list[np.ndarray]] = {k_: [] for k_ in ("cust", "offer", "p_ctrl", "p_trt",
+                                                           "p_accept", "value")}
+    for j, name in enumerate(RETENTION_OFFERS):
+        offer = np.full(idx.shape[0], j)
+        p_trt = _lost_3m(pop, st, idx, treat(c, offer, pop.dnd[idx]), k)
+        p_trt[leaving] = 1.0
+        for key, arr in (("cust", idx), ("offer", offer), ("p_ctrl", p_ctrl), ("p_trt", p_trt),
+                         ("p_accept", acceptance_prob(name, pop.price_sens[idx])),
+                         ("value", value)):
+            parts[key].append(arr)
+    out = {key: np.concatenate(v) for key, v in parts.items()}
+    order = np.lexsort((out["offer"], out["cust"]))
+    return {key: v[order] for key, v in out.items()}
+
+
 def assign_retention(rng: np.random.Generator, camp: Campaign, cid: int, pop: Population,
                      st: State, idx: np.ndarray, c: np.ndarray, k: int, month_start: int,
                      logs: Logs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -117,10 +159,7 @@ def assign_retention(rng: np.random.Generator, camp: Campaign, cid: int, pop: Po
     p_trt = _lost_3m(pop, st, who, treat(c[pos], offer, pop.dnd[who]), k)
     value = np.where(pop.is_sub[who], st.mrr_full[who], pop.lam[who] * pop.spend_mean[who])
     name = RETENTION_OFFERS[camp.offer]
-    if name in ("discount_20pct", "free_month"):
-        p_acc = np.clip(0.2 + 0.25 * pop.price_sens[who], 0, 0.9)
-    else:
-        p_acc = np.full(pos.shape[0], 0.75 if name == "personal_call" else 0.5)
+    p_acc = acceptance_prob(name, pop.price_sens[who])
     accepted = arm & (rng.random(pos.shape[0]) < p_acc)
     full = {"discount_20pct": 0.6 * value, "free_month": value,
             "loyalty_bonus": 5 + 0.1 * value, "personal_call": np.full(pos.shape[0], 30.0)}[name]

@@ -38,6 +38,15 @@ Tables and columns
     with the treatment (retention: churns within 90 days; win-back: not reactivated within
     90 days), at the hazards of the assignment month; true_treatment_effect = treatment
     minus control (negative = the campaign helps this customer; known for both arms).
+``offer_effects`` (one row per customer active at the end of the window and retention offer)
+    customer_id, offer (discount_20pct, personal_call, free_month, loyalty_bonus),
+    true_p_lost_control / true_p_lost_offer: probability that the customer is lost within
+    90 days after the end of the window without / with the offer (at the hazards of the
+    month after the window, as for an assignment; customers already winding down to leave
+    are lost either way); true_offer_effect = offer minus control (negative = the offer
+    helps; positive for contacted "do not disturb" customers); true_p_accept: chance a
+    treated customer accepts (and the offer's cost is paid); true_monthly_value: MRR or
+    purchase rate x mean spend; true_expected_revenue_12m as in ``customers``.
 ``feedback`` (one row per feedback row)
     feedback_id, customer_id, true_reason / true_sub_reason (of the churn episode the
     text is about, or the driver behind an NPS detractor's comment), text_pool (which
@@ -55,6 +64,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
+from churnguard.simulate import campaigns as cmp
 from churnguard.simulate import hazard
 from churnguard.simulate import params as P
 from churnguard.simulate.arrowutil import coded, floats, timestamps
@@ -156,7 +166,19 @@ def build_truth(pop: Population, st: State, grid: Grid, cid: pa.Array,
         })
     else:
         assignments = pa.table({"assignment_id": pa.array([], pa.string())})
+    eff = cmp.offer_effects_at_end(pop, st, grid.k(grid.months))
+    offer_effects = pa.table({
+        "customer_id": cid.take(pa.array(eff["cust"])),
+        "offer": coded(eff["offer"], cmp.RETENTION_OFFERS),
+        "true_p_lost_control": floats(eff["p_ctrl"]),
+        "true_p_lost_offer": floats(eff["p_trt"]),
+        "true_offer_effect": floats(eff["p_trt"] - eff["p_ctrl"]),
+        "true_p_accept": floats(eff["p_accept"]),
+        "true_monthly_value": floats(eff["value"]),
+        "true_expected_revenue_12m": floats(np.round(revenue, 2)[eff["cust"]]),
+    })
     owners = pa.table({"owner": pa.array(list(pop.owner_names)),
                        "true_diligence": floats(pop.owner_diligence)})
     return {"customers": pa.table(cols), "churn_events": churn_events,
-            "assignments": assignments, "feedback": fb.truth, "owners": owners}
+            "assignments": assignments, "offer_effects": offer_effects,
+            "feedback": fb.truth, "owners": owners}

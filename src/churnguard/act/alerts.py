@@ -12,8 +12,11 @@ and is routed (R20):
     the assignees with the best save rate in the case history
     (:func:`churnguard.act.cases.best_retention_staff`), the least loaded first; with no case
     history yet, the owner (and the alert says so);
+a team of ``[teams]`` (:mod:`churnguard.act.teams`)
+    the member of that team with the fewest open cases (a team named
+    ``best_retention_staff`` replaces the automatic choice above);
 any other value
-    that person or team, as named.
+    that person, as named.
 
 The alert opens a retention case or joins the customer's open one, and its outbox messages
 (one per channel in ``notify``) are written in the same transaction (see
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -35,6 +39,7 @@ from sqlalchemy.orm import Session
 from churnguard.act.cases import OPEN_STATES, best_retention_staff, open_or_join
 from churnguard.act.models import Alert, Case, utcnow
 from churnguard.act.outbox import enqueue
+from churnguard.act.teams import pick_member
 from churnguard.appdb.engine import AppDB
 
 log = logging.getLogger(__name__)
@@ -64,16 +69,21 @@ class AlertResult:
 class Router:
     """Decides the assignee of each alert; keeps the open-case load of the best staff."""
 
-    def __init__(self, s: Session) -> None:
-        self.best = best_retention_staff(s)
+    def __init__(self, s: Session, teams: Mapping[str, Sequence[str]] | None = None) -> None:
+        self.teams = {k: list(v) for k, v in (teams or {}).items()}
+        self.best = [] if BEST_STAFF in self.teams else best_retention_staff(s)
         load = dict(s.execute(select(Case.assignee, func.count()).where(
             Case.state.in_(OPEN_STATES)).group_by(Case.assignee)).all())
-        self.load = Counter({a: int(load.get(a, 0)) for a in self.best})
+        self.load = Counter({str(a): int(n) for a, n in load.items() if a is not None})
 
     def route(self, route: str, owner: str | None) -> tuple[str, str]:
         """``(assignee, route as recorded)``."""
         if route == "owner":
             return owner or UNASSIGNED, "owner"
+        if route in self.teams:
+            pick = pick_member(self.teams[route], self.load)
+            self.load[pick] += 1
+            return pick, route
         if route == BEST_STAFF:
             if not self.best:
                 return owner or UNASSIGNED, f"{BEST_STAFF} (no case history yet: owner)"
@@ -102,12 +112,14 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def raise_alerts(db: AppDB, hits: pd.DataFrame, inputs: pd.DataFrame, as_of: date, *,
-                 default_notify: list[str] | None = None) -> AlertResult:
+                 default_notify: list[str] | None = None,
+                 teams: Mapping[str, Sequence[str]] | None = None) -> AlertResult:
     """Create the alerts, cases and outbox messages for ``hits`` (from
     :func:`churnguard.act.rules.evaluate_rules`) in one transaction.
 
     ``inputs`` is the rule input frame (for owner and value at stake); ``default_notify``
-    channels are used for rules without ``notify``.
+    channels are used for rules without ``notify``; ``teams`` are the ``[teams]`` rules
+    may route to.
     """
     result = AlertResult()
     if hits.empty:
@@ -116,7 +128,7 @@ def raise_alerts(db: AppDB, hits: pd.DataFrame, inputs: pd.DataFrame, as_of: dat
     info = inputs.set_index("customer_id")[extra].to_dict("index") if extra else {}
     with db.session() as s:
         recent = _recent(s, as_of, int(hits["cooldown_days"].max()))
-        router = Router(s)
+        router = Router(s, teams)
         for h in hits.sort_values(["severity", "rule", "customer_id"]).to_dict("records"):
             key = (h["rule"], h["customer_id"])
             last = recent.get(key)

@@ -13,6 +13,7 @@ assignee or playbook.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
@@ -141,14 +142,18 @@ def list_cases(s: Session, *, owner: str | None = None, state: str | None = None
     return list(s.scalars(q))
 
 
-def case_stats(s: Session, by: Literal["assignee", "playbook", "source"] = "assignee"
-               ) -> pd.DataFrame:
+def case_stats(s: Session, by: Literal["assignee", "playbook", "source"] = "assignee",
+               *, customer_ids: Collection[str] | None = None) -> pd.DataFrame:
     """Per assignee (or playbook): cases, open, saved, lost, not churning, save rate
-    (saved / (saved + lost)), median hours to first contact, share that stayed 90 days."""
+    (saved / (saved + lost)), median hours to first contact, share that stayed 90 days.
+    ``customer_ids`` limits the cases to those customers (an owner's scope)."""
     rows = s.execute(select(getattr(Case, by), Case.state, Case.opened_at,
-                            Case.first_contact_at, Case.stayed_90d)).all()
+                            Case.first_contact_at, Case.stayed_90d, Case.customer_id)).all()
+    if customer_ids is not None:
+        allowed = set(customer_ids)
+        rows = [r for r in rows if r[-1] in allowed]
     cols = [by, "state", "opened_at", "first_contact_at", "stayed_90d"]
-    df = pd.DataFrame(rows, columns=cols)
+    df = pd.DataFrame([tuple(r)[:-1] for r in rows], columns=cols)
     if df.empty:
         return pd.DataFrame(columns=[by, "cases", "open", "saved", "lost", "not_churning",
                                      "save_rate", "hours_to_first_contact", "stayed_90d_rate"])

@@ -61,24 +61,23 @@ def enqueue(session: Session, alert: Alert, channels: list[str]) -> list[OutboxM
     return out
 
 
-def alert_message(alert: Alert, key: str) -> AlertMessage:
-    """The words of an alert: who, why, value at stake, playbook, routed to whom."""
-    lines = [f"Customer {alert.customer_id} (as of {alert.as_of.isoformat()})"]
-    lines += [f"Why: {r}" for r in alert.reasons]
-    if alert.value_at_stake is not None:
-        lines.append(f"Value at stake: {alert.value_at_stake:,.0f} ({alert.value_basis})")
-    if alert.playbook:
-        lines.append(f"Suggested playbook: {alert.playbook}")
-    lines.append(f"Assigned to: {alert.assignee or 'nobody'} (route: {alert.route})")
-    if alert.case_id is not None:
-        lines.append(f"Case: {alert.case_id}")
+def alert_message(alert: Alert, key: str, language: str = "en") -> AlertMessage:
+    """The words of an alert in ``language`` (en, zh, fa; see :mod:`churnguard.act.words`):
+    who, why, value at stake, playbook, routed to whom."""
+    from churnguard.act.words import alert_lines, alert_title
+
     data = {"alert_id": alert.id, "rule": alert.rule, "customer_id": alert.customer_id,
             "as_of": alert.as_of.isoformat(), "severity": alert.severity,
             "reasons": list(alert.reasons), "value_at_stake": alert.value_at_stake,
             "value_basis": alert.value_basis, "playbook": alert.playbook,
-            "assignee": alert.assignee, "route": alert.route, "case_id": alert.case_id}
-    return AlertMessage(key=key, title=f"[{alert.severity}] {alert.rule}: customer "
-                        f"{alert.customer_id}", lines=lines, severity=alert.severity,
+            "assignee": alert.assignee, "route": alert.route, "case_id": alert.case_id,
+            "language": language}
+    if language != "en":
+        from churnguard.act.words import alert_reasons
+
+        data["reasons_localized"] = alert_reasons(alert, language)
+    return AlertMessage(key=key, title=alert_title(alert, language),
+                        lines=alert_lines(alert, language), severity=alert.severity,
                         data=data)
 
 
@@ -167,10 +166,11 @@ def _send_one(db: AppDB, mid: int, channels: Mapping[str, Channel], report: Deli
     with db.session() as s:
         m = s.get(OutboxMessage, mid)
         assert m is not None
-        msg = alert_message(m.alert, m.idempotency_key)
         channel_name, attempts = m.channel, m.attempts
+        channel = channels.get(channel_name)
+        msg = alert_message(m.alert, m.idempotency_key,
+                            channel.config.language if channel is not None else "en")
     error: DeliveryError | None = None
-    channel = channels.get(channel_name)
     try:
         if channel is None:
             raise DeliveryError(f"no channel named {channel_name!r} in [[channels]]",

@@ -107,6 +107,7 @@ def daily_run(ws: Workspace, *, as_of: str | date | datetime = "today",
     from churnguard.act.inputs import rule_inputs
     from churnguard.act.outbox import deliver
     from churnguard.act.rules import evaluate_rules, load_rules
+    from churnguard.act.teams import check_routes
     from churnguard.appdb.engine import AppDB
     from churnguard.predict.dataset import parse_as_of
 
@@ -146,7 +147,9 @@ def daily_run(ws: Workspace, *, as_of: str | date | datetime = "today",
         chans = build_channels(ws.config.channels)
         state["channels"] = chans
         state["rules"] = load_rules(ws.config.rules, channels=chans)
-        return f"{len(state['rules'])} rules, {len(chans)} channels"
+        check_routes([r.config for r in state["rules"]], ws.config.teams)
+        return (f"{len(state['rules'])} rules, {len(chans)} channels, "
+                f"{len(ws.config.teams)} teams")
 
     def ingest() -> str:
         from churnguard.warehouse.ingest import ingest_file
@@ -209,7 +212,8 @@ def daily_run(ws: Workspace, *, as_of: str | date | datetime = "today",
     db = AppDB.for_workspace(ws)
 
     def alerts() -> str:
-        return str(raise_alerts(db, state["hits"], state["inputs"].frame, cut.date()))
+        return str(raise_alerts(db, state["hits"], state["inputs"].frame, cut.date(),
+                                teams=ws.config.teams))
 
     def feedback() -> str:
         return f"{cases_from_feedback(ws, db, cut)} cases opened from complaints and feedback"

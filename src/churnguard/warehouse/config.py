@@ -116,6 +116,65 @@ class ChannelConfig(_Section):
     sender: str | None = None
     to: list[str] = Field(default_factory=list)
     timeout_seconds: float = Field(default=10.0, gt=0)
+    #: language of the alert messages sent to this channel: en, zh or fa
+    language: Literal["en", "zh", "fa"] = "en"
+
+
+class WinbackPlan(_Section):
+    """How customers lost for one reason are won back (``[winback.reasons.<reason>]``,
+    ``[winback.nurture]``). Keys left out keep churnguard's default for that reason."""
+
+    #: offer (make one), nurture (keep in touch, no offer) or skip (do not pursue)
+    action: Literal["offer", "nurture", "skip"] | None = None
+    #: name of the offer made (needed when action = "offer")
+    offer: str | None = None
+    channel: Literal["email", "call", "sms", "chat", "visit", "event", "social", "meeting",
+                     "app", "web", "mail"] | None = None
+    contact_every_days: int | None = Field(default=None, gt=0)
+    duration_days: int | None = Field(default=None, gt=0)
+
+
+class WinbackFastSave(_Section):
+    """Customers cancelling right now (``[winback.fast_save]``): saved before they are lost."""
+
+    #: a cancellation in the last N days, or a subscription ending in the next N days
+    days: int = Field(default=14, ge=0)
+    channel: Literal["email", "call", "sms", "chat", "visit", "event", "social", "meeting",
+                     "app", "web", "mail"] = "call"
+    contact_every_days: int = Field(default=2, gt=0)
+    #: offer when the reason's plan has none (reason unknown, or a nurture plan)
+    offer: str = Field(default="save_call", min_length=1)
+
+
+class WinbackSection(_Section):
+    """The win-back policy (``churnguard winback``; defaults in ``churnguard.act.winback``)."""
+
+    #: SLTV grades that may get an offer; other grades are nurtured instead
+    offer_grades: list[Literal["A", "B", "C", "D"]] = ["A", "B", "C"]  # (copied per instance)
+    #: at most this many offers, highest SLTV first (0 = no cap); the rest are nurtured
+    max_offers: int = Field(default=0, ge=0)
+    #: customers lost longer ago than this are not pursued
+    max_days_lost: int = Field(default=730, gt=0)
+    #: customers with an SLTV at or below this are not pursued
+    min_sltv: float = Field(default=0.0, ge=0)
+    fast_save: WinbackFastSave = Field(default_factory=WinbackFastSave)
+    #: the long-term plan of customers whose reason has no plan of its own (or is unknown)
+    nurture: WinbackPlan = Field(default_factory=WinbackPlan)
+    #: per reason or sub-reason code (or "unknown"); a sub-reason's plan wins over its reason's
+    reasons: dict[str, WinbackPlan] = Field(default_factory=dict)
+    #: competitor name as customers write it -> the offer for customers lost to it
+    competitors: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("reasons")
+    @classmethod
+    def _known_reasons(cls, value: dict[str, WinbackPlan]) -> dict[str, WinbackPlan]:
+        from churnguard.contract.reasons import REASON_CODES
+
+        codes = (*REASON_CODES, "unknown")
+        for key in value:
+            if key not in codes:
+                raise ValueError(f"unknown reason {key!r}; use one of {', '.join(codes)}")
+        return value
 
 
 class WorkspaceConfig(_Section):
@@ -124,10 +183,14 @@ class WorkspaceConfig(_Section):
     ingest: IngestSection = Field(default_factory=IngestSection)
     churn: ChurnSection = Field(default_factory=ChurnSection)
     app: AppSection = Field(default_factory=AppSection)
+    #: win-back policy (``churnguard winback``)
+    winback: WinbackSection = Field(default_factory=WinbackSection)
     #: warning rules (churnguard.act); the built-in defaults apply unless overridden by name
     rules: list[RuleConfig] = Field(default_factory=list)
     #: where alerts are delivered
     channels: list[ChannelConfig] = Field(default_factory=list)
+    #: named teams rules route to: {team: [member, ...]} (``route = "<team>"``)
+    teams: dict[str, list[str]] = Field(default_factory=dict)
     #: per-table column mapping: {table: {"column in your file": "contract column"}}
     mapping: dict[str, dict[str, str]] = Field(default_factory=dict)
 

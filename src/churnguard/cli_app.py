@@ -39,11 +39,17 @@ def serve(
     ] = None,
     secure_cookies: Annotated[bool, typer.Option(
         help="Mark cookies Secure (behind HTTPS).")] = False,
+    refresh: Annotated[bool, typer.Option(
+        help="First rebuild the serving tables if the data changed (see app-refresh).")
+    ] = True,
 ) -> None:
     """Serve the API at /api (docs at /docs) and the dashboard at / ."""
     import uvicorn
 
     from churnguard.api.main import create_app
+
+    if refresh:
+        app_refresh(path, force=False, aggregates=True)
 
     app = create_app(path, database_url=database_url, secure_cookies=secure_cookies)
     console.print(f"[green]churnguard[/] serving {path} on http://{host}:{port}/ "
@@ -97,6 +103,28 @@ def apikey_create(
     typer.echo(key)
 
 
+def app_refresh(
+    path: WorkspaceArg,
+    force: Annotated[bool, typer.Option(help="Rebuild even if they are current.")] = False,
+    aggregates: Annotated[bool, typer.Option(
+        help="Also compute the dashboard's churn rates, cohorts, survival and segment moves."
+    )] = True,
+) -> None:
+    """Build the tables the API and dashboard read per request (per-customer lookup, ranked
+    at-risk list, timelines, totals) for the current data; run after scoring."""
+    from churnguard.api.serving import refresh as build
+    from churnguard.warehouse import Workspace
+
+    with Workspace.open(path) as ws:
+        r = build(ws, force=force, aggregates=aggregates)
+    if r.skipped:
+        console.print(f"serving tables are current (data version {r.version})")
+    else:
+        console.print(f"[green]built[/] serving tables for {r.customers:,} customers "
+                      f"({r.at_risk:,} at risk, {r.sentences:,} with reason sentences, "
+                      f"{r.timeline_rows:,} timeline rows) in {r.seconds:.1f} s")
+
+
 def report(
     path: WorkspaceArg,
     out: Annotated[Path, typer.Option(help="The HTML file to write.")] = Path(
@@ -134,6 +162,7 @@ def inbox_apply(path: WorkspaceArg) -> None:
 def register(app: typer.Typer) -> None:
     """Add the app commands to the main ``churnguard`` command."""
     app.command("serve")(serve)
+    app.command("app-refresh")(app_refresh)
     app.command("report")(report)
     app.add_typer(users_app, name="users")
     app.add_typer(apikey_app, name="apikey")

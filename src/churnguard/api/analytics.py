@@ -5,6 +5,11 @@ cache. The central frame is :meth:`Analytics.customers`: one row per customer wi
 profile, value (CLV, P(alive), RFM segment), the latest model score (when a model has
 scored) and the last contact. Lists, the at-risk view and exports filter it; owner scoping
 is applied by the callers through :func:`scoped`.
+
+When the pipeline has built the serving tables for the current data version
+(:mod:`churnguard.api.serving`), the per-request reads — one customer, a page of the
+at-risk list, a timeline — are index or zone-map lookups in them and the customer frame
+is loaded from ``app_customers`` instead of being recomputed.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from churnguard.api.cache import FrameCache, data_version
+from churnguard.api import serving as srv
+from churnguard.api.cache import FrameCache
 from churnguard.errors import ChurnguardError
 
 if TYPE_CHECKING:
@@ -42,10 +48,14 @@ def scoped(frame: pd.DataFrame, owner: str | None) -> pd.DataFrame:
 class Analytics:
     """The numbers of one workspace as of its data; cached per data version."""
 
-    def __init__(self, ws: Workspace, cache: FrameCache) -> None:
+    def __init__(self, ws: Workspace, cache: FrameCache, *, serving: bool = True) -> None:
         self.ws = ws
         self.cache = cache
-        self.version = data_version(ws)
+        self.version = cache.version(ws)
+        #: the serving tables are current: per-request reads go to them
+        self.serving = serving and cache.memo(
+            self.version, "serving", lambda: srv.built_version(ws.warehouse.duck) == self.version)
+        self._rows: dict[str, dict[str, Any] | None] = {}
 
     # -- helpers ----------------------------------------------------------------------------
     def _sql(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
@@ -76,15 +86,74 @@ class Analytics:
 
     @property
     def has_scores(self) -> bool:
-        return self.has_table("score_history") and self.count("score_history") > 0
+        return self.cache.memo(self.version, "has_scores", lambda: self.has_table(
+            "score_history") and self.count("score_history") > 0)
 
     @property
     def has_subscriptions(self) -> bool:
-        return self.count("subscriptions") > 0
+        return self.cache.memo(self.version, "has_subscriptions",
+                               lambda: self.count("subscriptions") > 0)
+
+    # -- one customer -----------------------------------------------------------------------
+    def customer(self, customer_id: str, owner: str | None = None) -> dict[str, Any] | None:
+        """One customer's row of :meth:`customers` (plus ``profile``, ``history`` and the
+        reason sentences when serving), or None when absent or not ``owner``'s."""
+        if customer_id not in self._rows:
+            if self.serving:
+                row = srv.customer_row(self.ws.warehouse.duck, customer_id)
+            else:
+                base = self.customers()
+                hit = base[base["customer_id"] == customer_id]
+                row = hit.iloc[0].to_dict() if len(hit) else None
+                if row is not None:
+                    prof = self._sql("SELECT * EXCLUDE (_ingested_at) FROM customers "
+                                     "WHERE customer_id = ?", [customer_id])
+                    row["profile"] = prof.iloc[0].to_dict() if len(prof) else {}
+            self._rows[customer_id] = row
+        row = self._rows[customer_id]
+        if row is None or (owner is not None and row.get("owner") != owner):
+            return None
+        return row
+
+    # -- the at-risk list -------------------------------------------------------------------
+    def at_risk(self, owner: str | None = None, filters: dict[str, str | None] | None = None,
+                *, limit: int = 50, offset: int = 0) -> tuple[pd.DataFrame, int, str]:
+        """A page of the at-risk list (rows, rows matching, risk source)."""
+        filters = {k: v for k, v in (filters or {}).items() if v}
+        if self.serving:
+            page, count = srv.at_risk_page(self.ws.warehouse.duck, owner=owner,
+                                           filters=filters, limit=limit, offset=offset)
+            return page, count, str(srv.meta(self.ws.warehouse.duck)["risk_source"])
+        frame, source = self.at_risk_frame(owner, filters)
+        return frame.iloc[offset: offset + limit], len(frame), source
+
+    def at_risk_frame(self, owner: str | None = None,
+                      filters: dict[str, str | None] | None = None) -> tuple[pd.DataFrame, str]:
+        """The whole at-risk list of ``owner`` (for exports and totals), filtered."""
+        frame, source = srv.at_risk_rows(scoped(self.customers(), owner))
+        for column, value in (filters or {}).items():
+            if value:
+                frame = frame[frame[column].astype("string") == value]
+        return frame, source
+
+    def at_risk_summary(self, owner: str | None = None) -> dict[str, Any]:
+        """High-risk customers, value at stake and risk source of the list."""
+        if self.serving and owner is None:
+            m = srv.meta(self.ws.warehouse.duck)
+            return {"high": int(m["high_risk"]), "value_at_stake": float(m["value_at_stake"]),
+                    "source": str(m["risk_source"])}
+        frame, source = self.at_risk_frame(owner)
+        return {"high": int((frame["risk_band"] == "high").sum()) if len(frame) else 0,
+                "value_at_stake": float(frame["expected_loss"].sum()) if len(frame) else 0.0,
+                "source": source}
 
     # -- the customer frame --------------------------------------------------------------
     def customers(self) -> pd.DataFrame:
         """One row per customer: profile, status, value, latest score, last contact."""
+        if self.serving:
+            return self.cache.get(self.version, "customers", lambda: self._sql(
+                f"SELECT * EXCLUDE (profile, history) FROM {srv.CUSTOMERS} "
+                "ORDER BY customer_id"))
         return self.cache.get(self.version, "customers", self._customers)
 
     def _customers(self) -> pd.DataFrame:
@@ -179,6 +248,11 @@ class Analytics:
 
     def score_history(self, customer_id: str) -> pd.DataFrame:
         """Every kept score of one customer, oldest first (empty without scores)."""
+        if self.serving:
+            row = self.customer(customer_id)
+            hist = list(row.get("history") or []) if row else []
+            return pd.DataFrame(hist, columns=["as_of", "churn_probability", "risk_band",
+                                               "model_version"])
         if not self.has_scores:
             return pd.DataFrame(columns=["as_of", "churn_probability", "risk_band"])
         return self._sql(
@@ -189,6 +263,9 @@ class Analytics:
     def timeline(self, customer_id: str, *, limit: int = 200) -> pd.DataFrame:
         """Orders, subscriptions, interactions, tickets and feedback of one customer, newest
         first: columns ``at, kind, summary``."""
+        if self.serving and self.cache.memo(self.version, "timeline_built", lambda: bool(
+                srv.meta(self.ws.warehouse.duck).get("timeline"))):
+            return srv.timeline(self.ws.warehouse.duck, customer_id, int(limit))
         sql = """
         SELECT * FROM (
           SELECT ordered_at AS "at", 'order' AS kind,

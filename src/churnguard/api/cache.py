@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import pandas as pd
 
@@ -22,10 +22,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 CACHE_DIR = Path(".cache") / "app"
+T = TypeVar("T")
 
 
-def data_version(ws: Workspace) -> str:
-    """A short digest that changes whenever the warehouse data or the active model change."""
+def warehouse_version(ws: Workspace) -> str:
+    """The warehouse part of :func:`data_version`: ingest log and scores kept."""
     con = ws.warehouse.duck
     tables = {r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables").fetchall()}
@@ -35,9 +36,21 @@ def data_version(ws: Workspace) -> str:
     if "score_history" in tables:
         parts += con.execute("SELECT count(*), max(scored_at) FROM score_history"
                              ).fetchone() or ()
+    return repr(parts)
+
+
+def active_model(ws: Workspace) -> str:
     active = ws.root / "models" / "ACTIVE"
-    parts.append(active.read_text(encoding="utf-8").strip() if active.exists() else "")
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+    try:
+        return active.read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+
+
+def data_version(ws: Workspace, warehouse_part: str | None = None) -> str:
+    """A short digest that changes whenever the warehouse data or the active model change."""
+    part = warehouse_version(ws) if warehouse_part is None else warehouse_part
+    return hashlib.sha256(repr([part, active_model(ws)]).encode()).hexdigest()[:16]
 
 
 class FrameCache:
@@ -49,6 +62,37 @@ class FrameCache:
         self._frames: dict[tuple[str, str], pd.DataFrame] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._memo: dict[tuple[str, str], object] = {}
+        self._epoch: tuple[object, str] | None = None
+
+    def version(self, ws: Workspace) -> str:
+        """:func:`data_version` of ``ws``; the warehouse part is computed once per
+        connection epoch (``ws.epoch``, set by the server's warehouse handle).
+
+        While the server holds the warehouse open no other process can write to it, so
+        the warehouse part can only change when the handle was closed and reopened (a new
+        epoch) or the server wrote itself (a new epoch too). The active model is a file
+        outside the warehouse, read every time.
+        """
+        epoch = getattr(ws, "epoch", None)
+        if epoch is None:
+            return data_version(ws)
+        known = self._epoch
+        if known is None or known[0] != epoch:
+            known = (epoch, warehouse_version(ws))
+            self._epoch = known
+        return data_version(ws, known[1])
+
+    def memo(self, version: str, name: str, compute: Callable[[], T]) -> T:
+        """A small value (flag, count) of ``version``, computed once."""
+        key = (version, name)
+        if key not in self._memo:
+            value = compute()
+            with self._guard:
+                for k in [k for k in self._memo if k[0] != version]:
+                    del self._memo[k]
+                self._memo[key] = value
+        return self._memo[key]  # type: ignore[return-value]
 
     def _lock(self, name: str) -> threading.Lock:
         with self._guard:
@@ -94,3 +138,5 @@ class FrameCache:
     def clear(self) -> None:
         with self._guard:
             self._frames.clear()
+            self._memo.clear()
+            self._epoch = None

@@ -9,8 +9,8 @@ for Chinese, ISO dates for English.
 ('总览', 'high')
 >>> format_date(dt.date(2026, 3, 21), "fa"), format_date(dt.date(2026, 6, 30), "zh")
 ('۱۴۰۵/۰۱/۰۱', '2026年6月30日')
->>> percent(0.0512, "fa"), money(12345.6, "en")
-('۵٫۱٪', '12,346')
+>>> percent(0.0512, "fa"), money(12345.6, "en"), money(12345.6, "zh")
+('۵٫۱٪', '12,346', '12,346')
 """
 
 from __future__ import annotations
@@ -24,7 +24,19 @@ from typing import Any
 from churnguard.errors import InputError
 from churnguard.i18n import LANGUAGES, RTL_LANGUAGES, catalog, localize, message, placeholders
 
-_PERSIAN_DIGITS = str.maketrans("0123456789.-,", "۰۱۲۳۴۵۶۷۸۹٫−٬")
+#: how each language writes a number, after CLDR: (digits, group separator, decimal
+#: separator, minus sign, percent sign). Chinese groups by thousands with "," and uses
+#: Western digits like English (CLDR zh "latn"); 万 / 亿 belong to compact forms only,
+#: which the dashboard does not use for exact amounts. Persian uses Persian digits,
+#: U+066C as the group separator, U+066B as the decimal separator, U+2212 as the minus
+#: and ٪ (U+066A) as the percent sign (CLDR fa "arabext").
+NUMBER_STYLES: dict[str, tuple[str, str, str, str, str]] = {
+    "en": ("0123456789", ",", ".", "-", "%"),
+    "zh": ("0123456789", ",", ".", "-", "%"),
+    "fa": ("۰۱۲۳۴۵۶۷۸۹", "\u066c", "\u066b", "\u2212", "\u066a"),
+}
+_STYLE_TABLES = {lang: str.maketrans("0123456789,.-", f"{d}{g}{dec}{m}")
+                 for lang, (d, g, dec, m, _p) in NUMBER_STYLES.items()}
 LANGUAGE_NAMES = {"en": "English", "zh": "简体中文", "fa": "فارسی"}
 
 
@@ -67,6 +79,24 @@ def reason_label(code: Any, language: str) -> str:
     return ui_catalog(language)[key] if key in ui_catalog(language) else code.replace("_", " ")
 
 
+def reason_texts(row: Any, language: str) -> list[tuple[str, str]]:
+    """A customer's reasons as ``(code, words)``, strongest first.
+
+    The words are the sentence the scoring run wrote in ``language`` with the customer's
+    own numbers (columns ``reason_i_<lang>``); where no sentence was kept, the code's
+    label in that language.
+    """
+    out = []
+    for i in (1, 2, 3):
+        code = row.get(f"reason_{i}")
+        if not isinstance(code, str) or not code:
+            continue
+        text = row.get(f"reason_{i}_{language}")
+        out.append((code, text if isinstance(text, str) and text else
+                    reason_label(code, language)))
+    return out
+
+
 def has(key: str, language: str = "en") -> bool:
     return key in ui_catalog(language) or key in catalog(language)
 
@@ -76,7 +106,9 @@ def is_rtl(language: str) -> bool:
 
 
 def _digits(text: str, language: str) -> str:
-    return text.translate(_PERSIAN_DIGITS) if language == "fa" else text
+    """``text`` written with Western digits, "," groups and "." decimals, in the
+    language's own symbols (:data:`NUMBER_STYLES`)."""
+    return text.translate(_STYLE_TABLES.get(language, _STYLE_TABLES["en"]))
 
 
 def number(value: Any, language: str, *, digits: int = 0) -> str:
@@ -101,8 +133,8 @@ def percent(value: Any, language: str, *, digits: int = 1) -> str:
         return ""
     if v != v:
         return ""
-    sign = "٪" if language == "fa" else "%"
-    return _digits(f"{v:.{digits}f}", language) + sign
+    sign = NUMBER_STYLES.get(language, NUMBER_STYLES["en"])[4]
+    return _digits(f"{v:,.{digits}f}", language) + sign
 
 
 def to_jalali(day: dt.date) -> tuple[int, int, int]:
@@ -150,4 +182,4 @@ def format_date(value: Any, language: str) -> str:
 
 
 __all__ = ["LANGUAGE_NAMES", "format_date", "has", "is_rtl", "money", "number", "percent",
-           "reason_label", "t", "to_jalali", "ui_catalog"]
+           "reason_label", "reason_texts", "t", "to_jalali", "ui_catalog"]

@@ -20,6 +20,7 @@ import ibis
 
 from churnguard.contract import TABLES, get_contract
 from churnguard.errors import InputError, WorkspaceError
+from churnguard.warehouse import sharing
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -88,7 +89,17 @@ class Warehouse:
         if not read_only:
             config["temp_directory"] = str(root / ".tmp")
         try:
-            con = duckdb.connect(path, read_only=read_only, config=config)
+            if read_only or path == ":memory:":
+                con = duckdb.connect(path, read_only=read_only, config=config)
+            else:  # a dashboard server holding the file lets go when asked (see .sharing)
+                con = sharing.open_as_writer(
+                    root, lambda: duckdb.connect(path, read_only=False, config=config),
+                    lambda e: isinstance(e, duckdb.IOException) and "lock" in str(e).lower(),
+                    lambda pid: WorkspaceError(
+                        f"{path}: the dashboard server (pid {pid}) has the warehouse open "
+                        f"and did not let go within {sharing.lock_wait():.0f} s (it does "
+                        "when its requests pause). Retry, raise $CHURNGUARD_LOCK_WAIT, or "
+                        "stop the server."))
         except duckdb.IOException as exc:
             msg = str(exc)
             if "lock" in msg.lower():

@@ -11,7 +11,6 @@ from typing import Any
 import pandas as pd
 
 from churnguard.api.analytics import SEGMENT_DIMENSIONS, Analytics, scoped
-from churnguard.api.routers.at_risk import at_risk_frame
 from churnguard.web import charts
 
 PERIODS = ("week", "month", "quarter", "year")
@@ -23,7 +22,7 @@ def overview(an: Analytics, owner: str | None, period: str, lang: str) -> dict[s
     done = rates[rates["complete"].astype(bool)] if len(rates) else rates
     last = done.iloc[-1].to_dict() if len(done) else None
     prev = done.iloc[-2].to_dict() if len(done) > 1 else None
-    risky, source = at_risk_frame(an, owner)
+    risky = an.at_risk_summary(owner)
     has_revenue = "net_revenue_retention" in rates.columns and rates[
         "net_revenue_retention"].notna().any()
     return {
@@ -31,26 +30,32 @@ def overview(an: Analytics, owner: str | None, period: str, lang: str) -> dict[s
         "trend": charts.trend(rates, lang) if len(rates) else "",
         "revenue": charts.revenue(rates, lang) if has_revenue else "",
         "has_revenue": has_revenue,
-        "at_risk_count": int((risky["risk_band"] == "high").sum()) if len(risky) else 0,
-        "value_at_stake": float(risky["expected_loss"].sum()) if len(risky) else 0.0,
-        "risk_source": source,
+        "at_risk_count": risky["high"], "value_at_stake": risky["value_at_stake"],
+        "risk_source": risky["source"],
     }
+
+
+def _columns(filters: dict[str, str | None]) -> dict[str, str | None]:
+    """The page's filter names as customer-frame columns."""
+    return {"rfm_segment": filters.get("segment"), "risk_band": filters.get("risk_band"),
+            "value_band": filters.get("value_band"), "owner": filters.get("owner")}
 
 
 def at_risk(an: Analytics, owner: str | None, filters: dict[str, str | None], *,
             limit: int = 200) -> dict[str, Any]:
-    frame, source = at_risk_frame(an, owner, rfm_segment=filters.get("segment"),
-                                  risk_band=filters.get("risk_band"),
-                                  value_band=filters.get("value_band"),
-                                  owner_filter=filters.get("owner"))
-    base = scoped(an.customers(), owner)
-    options = {
-        "segment": sorted(base["rfm_segment"].dropna().astype(str).unique()),
-        "owner": sorted(base["owner"].dropna().astype(str).unique()),
-        "risk_band": ["high", "medium", "low"],
-        "value_band": ["high", "medium", "low"],
-    }
-    return {"rows": frame.head(limit).to_dict("records"), "count": len(frame),
+    """The at-risk page: the first ``limit`` rows (with the reason sentences of every
+    language, ``reason_i_<lang>``, for the template to pick), the count and the filter
+    choices."""
+    page, count, source = an.at_risk(owner, _columns(filters), limit=limit)
+
+    def choices() -> dict[str, list[str]]:
+        base = scoped(an.customers(), owner)
+        return {"segment": sorted(base["rfm_segment"].dropna().astype(str).unique()),
+                "owner": sorted(base["owner"].dropna().astype(str).unique())}
+
+    options = {**an.cache.memo(an.version, f"at_risk_choices:{owner}", choices),
+               "risk_band": ["high", "medium", "low"], "value_band": ["high", "medium", "low"]}
+    return {"rows": page.to_dict("records"), "count": count,
             "source": source, "filters": filters, "options": options}
 
 
@@ -60,29 +65,31 @@ EXPORT_COLUMNS = ["customer_id", "name", "owner", "risk", "risk_band", "clv", "e
 
 
 def at_risk_csv(an: Analytics, owner: str | None, filters: dict[str, str | None]) -> str:
-    frame, _ = at_risk_frame(an, owner, rfm_segment=filters.get("segment"),
-                             risk_band=filters.get("risk_band"),
-                             value_band=filters.get("value_band"),
-                             owner_filter=filters.get("owner"))
+    frame, _ = an.at_risk_frame(owner, _columns(filters))
     out = frame[EXPORT_COLUMNS].rename(columns={"risk": "churn_probability"})
     return str(out.to_csv(index=False))
 
 
 def customer(an: Analytics, owner: str | None, customer_id: str, lang: str
              ) -> dict[str, Any] | None:
-    base = scoped(an.customers(), owner)
-    row = base[base["customer_id"] == customer_id]
-    if row.empty:
+    """The customer page: the row, the profile, the score history chart, the reasons in
+    ``lang`` (sentences with the customer's numbers) and the timeline."""
+    from churnguard.i18n.ui import reason_texts
+
+    row = an.customer(customer_id, owner)
+    if row is None:
         return None
-    profile = an.ws.warehouse.duck.execute(
-        "SELECT * EXCLUDE (_ingested_at, attributes) FROM customers WHERE customer_id = ?",
-        [customer_id]).df()
+    row = dict(row)
+    profile = row.pop("profile", None) or {}
+    row.pop("history", None)
     hist = an.score_history(customer_id)
     return {
-        "c": row.iloc[0].to_dict(),
-        "profile": {k: v for k, v in profile.iloc[0].to_dict().items()
-                    if v is not None and not (isinstance(v, float) and v != v)},
+        "c": row,
+        "profile": {k: v for k, v in profile.items()
+                    if k != "attributes" and v is not None
+                    and not (isinstance(v, float) and v != v)},
         "history": charts.history(hist, lang) if len(hist) else "",
+        "reasons": reason_texts(row, lang),
         "timeline": an.timeline(customer_id).to_dict("records"),
         "has_scores": len(hist) > 0,
     }

@@ -7,7 +7,7 @@ from typing import Annotated
 import pandas as pd
 from fastapi import APIRouter, Query
 
-from churnguard.api.analytics import Analytics, scoped
+from churnguard.api.analytics import Analytics
 from churnguard.api.deps import AnalyticsDep, CurrentUser
 from churnguard.api.errors import ERROR_RESPONSES
 from churnguard.api.routers._frames import reasons_of, records
@@ -24,19 +24,8 @@ def at_risk_frame(an: Analytics, owner: str | None, *, rfm_segment: str | None =
                   risk_band: str | None = None, value_band: str | None = None,
                   owner_filter: str | None = None) -> tuple[pd.DataFrame, str]:
     """Active customers with a risk, sorted by expected loss (then probability)."""
-    base = scoped(an.customers(), owner)
-    base = base[(base["status"] == "active") & base["risk"].notna()]
-    source = "model" if (base["risk_source"] == "model").any() else (
-        "value_model" if len(base) else "none")
-    if source == "model":
-        base = base[base["risk_source"] == "model"]
-    for column, value in (("rfm_segment", rfm_segment), ("risk_band", risk_band),
-                          ("value_band", value_band), ("owner", owner_filter)):
-        if value:
-            base = base[base[column].astype("string") == value]
-    base = base.sort_values(["expected_loss", "risk"], ascending=False, na_position="last",
-                            kind="stable")
-    return base, source
+    return an.at_risk_frame(owner, {"rfm_segment": rfm_segment, "risk_band": risk_band,
+                                    "value_band": value_band, "owner": owner_filter})
 
 
 def at_risk_items(frame: pd.DataFrame) -> list[AtRiskPublic]:
@@ -60,9 +49,8 @@ def at_risk(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> AtRisksPublic:
     """Today's list: who to call first, with the reasons in words and the last contact."""
-    frame, source = at_risk_frame(an, who.owner_scope, rfm_segment=segment,
-                                  risk_band=risk_band, value_band=value_band,
-                                  owner_filter=owner)
+    page, count, source = an.at_risk(
+        who.owner_scope, {"rfm_segment": segment, "risk_band": risk_band,
+                          "value_band": value_band, "owner": owner}, limit=limit, offset=offset)
     note = {"model": None, "value_model": NOTE_VALUE_MODEL, "none": NOTE_NONE}[source]
-    return AtRisksPublic(data=at_risk_items(frame.iloc[offset: offset + limit]),
-                         count=len(frame), risk_source=source, note=note)
+    return AtRisksPublic(data=at_risk_items(page), count=count, risk_source=source, note=note)

@@ -45,11 +45,10 @@ def filter_customers(frame: pd.DataFrame, *, q: str | None = None, **equals: str
 
 
 def customer_or_404(an: Analytics, customer_id: str, owner: str | None) -> dict[str, object]:
-    base = scoped(an.customers(), owner)
-    row = base[base["customer_id"] == customer_id]
-    if row.empty:
+    row = an.customer(customer_id, owner)
+    if row is None:
         raise HTTPException(404, f"no customer {customer_id!r}")
-    return records(row)[0]
+    return {k: clean(v) for k, v in row.items()}
 
 
 @router.get("", response_model=CustomersPublic)
@@ -87,10 +86,7 @@ def list_customers(
 def get_customer(customer_id: str, an: AnalyticsDep, who: CurrentUser) -> Customer360Public:
     """The 360 view: profile, value, churn probability history, reasons and timeline."""
     row = customer_or_404(an, customer_id, who.owner_scope)
-    profile = an.ws.warehouse.duck.execute(
-        "SELECT * EXCLUDE (_ingested_at) FROM customers WHERE customer_id = ?", [customer_id]
-    ).df()
-    prof = records(profile)[0] if not profile.empty else {}
+    prof = {k: clean(v) for k, v in (row.pop("profile", None) or {}).items()}
     history = an.score_history(customer_id)
     points = [ScorePoint(as_of=clean(r.as_of), churn_probability=float(r.churn_probability),
                          risk_band=clean(r.risk_band)) for r in history.itertuples()]

@@ -23,8 +23,9 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
-# A fresh demo workspace every time: simulate -> measure -> value -> train -> score ->
-# report, then the dashboard on http://127.0.0.1:8000 (log in as demo / demo-demo; Ctrl-C stops).
+# A fresh demo workspace every time: simulate -> measure -> train -> score -> daily run
+# (rules, alerts, cases) -> reason classifier -> win-back list -> report, then the dashboard
+# on http://127.0.0.1:8000 (log in as demo / demo-demo; Ctrl-C stops).
 demo: install
 	rm -rf $(DEMO)
 	$(BIN)/churnguard simulate $(DEMO) --customers 20000 --months 36 --seed 7
@@ -32,6 +33,10 @@ demo: install
 	$(BIN)/churnguard measure $(DEMO) --period quarter
 	$(BIN)/churnguard train $(DEMO) --horizon 90d
 	$(BIN)/churnguard score $(DEMO) --as-of 2026-06-30
+	$(BIN)/churnguard run $(DEMO) --as-of 2026-06-30 --no-deliver
+	$(BIN)/churnguard reasons $(DEMO) --train
+	cp examples/offers.toml $(DEMO)/offers.toml
+	$(BIN)/churnguard winback $(DEMO) --out $(DEMO)/winback.csv
 	$(BIN)/churnguard report $(DEMO) --out $(DEMO)/churn-report.html
 	$(BIN)/churnguard users add $(DEMO) demo --role admin --password demo-demo
 	$(BIN)/churnguard serve $(DEMO) --port 8000

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -222,6 +223,12 @@ def _register_groups() -> None:
     cli_reasons.register(app)
     cli_act.register(app)
     cli_app.register(app)
+    from churnguard import cli_decide
+    cli_decide.register(app)
+    from churnguard import cli_winback
+    cli_winback.register(app)
+    from churnguard import cli_rules
+    cli_rules.register(app)
 
 
 _register_groups()
@@ -234,7 +241,10 @@ def main() -> None:
     except ChurnguardError as exc:
         if os.environ.get("CHURNGUARD_DEBUG"):
             raise
-        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # escaped: messages quote TOML keys such as [winback.reasons.price], which Rich
+        # would otherwise read as markup and drop
+        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False,
+                          soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("[red]interrupted[/]")

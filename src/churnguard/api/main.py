@@ -14,7 +14,16 @@ from fastapi import FastAPI
 
 from churnguard import __version__
 from churnguard.api import errors
-from churnguard.api.routers import at_risk, customers, events, health, metrics, users
+from churnguard.api.routers import (
+    alerts_cases,
+    at_risk,
+    customers,
+    events,
+    health,
+    metrics,
+    scores,
+    users,
+)
 from churnguard.api.state import AppSettings, AppState
 
 
@@ -32,8 +41,12 @@ def create_app(workspace_path: str | Path, *, web: bool = True, **settings: Any)
                   description="Churn measured, valued, predicted and acted on.")
     app.state.cg = state
     errors.install(app)
-    for module in (health, customers, metrics, at_risk, events, users):
+    for module in (health, customers, metrics, at_risk, scores, events, users,
+                   alerts_cases):
         app.include_router(module.router)
+    from churnguard.api.routers import decide
+
+    app.include_router(decide.router)
     if web:
         from churnguard.web.routes import install as install_web
 

@@ -114,6 +114,7 @@ def login(request: Request, s: SessionDep, state: StateDep,
         return page
     token, _ = start_session(s, user)
     audit(s, Principal.of(user), "login", user.username, client=client)
+    s.commit()  # before the redirect: the browser asks for / at once, with the cookie
     resp = RedirectResponse("/", status_code=303)
     resp.set_cookie(state.settings.session_cookie, token, httponly=True, samesite="lax",
                     secure=state.settings.secure_cookies, max_age=12 * 3600)
@@ -230,6 +231,15 @@ def install(app: FastAPI) -> None:
         return RedirectResponse("/login", status_code=303)
 
     app.include_router(router)
+    from churnguard.web import routes_decide
+
+    routes_decide.install(app)
+    from churnguard.web import routes_act
+
+    routes_act.install(app)
+    from churnguard.web import routes_admin
+
+    routes_admin.install(app)
 
 
 __all__ = ["NAV", "Analytics", "add_nav", "install", "render"]

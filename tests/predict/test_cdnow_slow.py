@@ -1,10 +1,29 @@
 """CDNOW (real data): label = any purchase in weeks 40-78, features from weeks 1-39.
-The model (5-fold cross-validated, it needs labels) is reported beside BG/NBD expected
-purchases (fitted on weeks 1-39, needs none). Measured: model 0.770, BG/NBD 0.763; the
-issue's target for the model is 0.775 (not reached yet, see the assertion)."""
+
+The model and the logistic regression (5-fold stratified cross-validation of all 23,570
+customers, :func:`split_ids` seed 0; each fold fitted by :func:`fit_rows` with its own 80/20
+split for early stopping and calibration) are reported beside BG/NBD expected purchases in
+weeks 40-78 (fitted on weeks 1-39 of every customer, needs no labels). AUC pooled over the
+out-of-fold predictions, and per fold:
+
+===========================  ======  ==================================
+score                        pooled  folds
+===========================  ======  ==================================
+model (LightGBM)             0.772   0.776 0.770 0.778 0.771 0.770
+logistic regression          0.771   0.772 0.767 0.779 0.770 0.769
+BG/NBD expected purchases    0.763   0.760 0.757 0.772 0.762 0.764
+===========================  ======  ==================================
+
+Before the purchase-rhythm features (``purchase_days_total`` ... ``amount_per_item``) and
+early stopping on validation log loss instead of AUC, the model scored 0.7706. The
+issue's target of 0.775 is not reached: LightGBM trained on the full folds with a grid of
+tree sizes and rounds peaks at 0.774 on these features, so the remaining gap is not in the
+settings.
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,15 +32,20 @@ import pytest
 
 from churnguard.datasets.paths import shared_data_dir
 from churnguard.errors import InputError
-from churnguard.predict.baselines import bgnbd_scores
+from churnguard.predict.baselines import LogisticBaseline, bgnbd_scores
 from churnguard.predict.dataset import workspace_tables
 from churnguard.predict.features import compute_features, feature_registry
 from churnguard.predict.metrics import auc
 from churnguard.predict.pipeline import fit_rows, split_ids
 from churnguard.warehouse import Workspace
 
+log = logging.getLogger(__name__)
+
 AS_OF = datetime(1997, 10, 1, tzinfo=UTC)  # end of week 39
 END = datetime(1998, 7, 1, tzinfo=UTC)  # end of week 78
+FOLDS = 5
+#: measured 0.772 (see the module docstring); the issue's target is 0.775
+MODEL_AUC_AT_LEAST = 0.771
 
 
 @pytest.mark.slow
@@ -43,12 +67,23 @@ def test_cdnow_model_vs_bgnbd(tmp_path: Path) -> None:
         bg = bgnbd_scores(o, AS_OF, f["customer_id"].tolist(), 273)
     f["churned"] = (~f["customer_id"].isin(buyers)).astype(int)
     y = f["churned"].to_numpy()
-    fold = split_ids(f["customer_id"].tolist(), y, 5)
-    p = np.zeros(len(y))
-    for k in range(5):
+    fold = split_ids(f["customer_id"].tolist(), y, FOLDS)
+    p, lr = np.zeros(len(y)), np.zeros(len(y))
+    for k in range(FOLDS):
         fit = fit_rows(f[fold != k], reg, seed=k, baselines=False)
         p[fold == k] = fit.model.predict_proba(f[fold == k])
-    model_auc, bg_auc = auc(y, p), auc(y, -bg["expected_purchases"].to_numpy())
-    report = f"CDNOW AUC: model {model_auc:.3f}, BG/NBD expected purchases {bg_auc:.3f}"
+        logistic = LogisticBaseline(registry=reg, features=fit.features).fit(f[fold != k],
+                                                                             y[fold != k])
+        lr[fold == k] = logistic.predict_proba(f[fold == k])
+    bg_score = -bg["expected_purchases"].to_numpy()
+    per_fold = {name: [auc(y[fold == k], s[fold == k]) for k in range(FOLDS)]
+                for name, s in (("model", p), ("logistic", lr), ("bgnbd", bg_score))}
+    model_auc, lr_auc, bg_auc = auc(y, p), auc(y, lr), auc(y, bg_score)
+    report = (f"CDNOW AUC: model {model_auc:.4f}, logistic regression {lr_auc:.4f}, BG/NBD "
+              f"expected purchases {bg_auc:.4f}; per fold "
+              + "; ".join(f"{n} " + " ".join(f"{a:.3f}" for a in v)
+                          for n, v in per_fold.items()))
+    log.info(report)  # shown with --log-cli-level=INFO
     assert bg_auc == pytest.approx(0.763, abs=0.005), report
-    assert model_auc > bg_auc, report
+    assert model_auc >= MODEL_AUC_AT_LEAST, report
+    assert all(m > b for m, b in zip(per_fold["model"], per_fold["bgnbd"], strict=True)), report

@@ -47,6 +47,11 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "amount_30d": 100.0, "amount_90d": 150.0, "amount_180d": 180.0, "amount_365d": 180.0,
         "amount_prev_90d": 30.0, "amount_trend_90d": 2 / 3,  # (150 - 30) / 180
         "orders_total": 4, "promo_orders": 2, "promo_order_share": 0.5,
+        # purchase days 396, 150, 60, 10 days ago: gaps 246, 90, 50; no quantities given
+        "purchase_days_total": 4, "purchase_days_per_month": 4 * 30.4375 / 396,
+        "mean_days_between_purchases": 386 / 3, "last_purchase_gap_days": 50.0,
+        "recency_vs_mean_gap": 10 / (386 / 3), "first_purchase_amount": 20.0,
+        "amount_per_item": None,
         # own interactions: i1 login 6 d, i2 email 21 d, i6 chat 30 d (null direction),
         # i7 web 82 d, i3 login 122 d, i4 login 103 d; i5 outbound call 61 d; i8 is future
         "days_since_last_engagement": 6.0, "days_since_last_activity": 6.0,
@@ -86,6 +91,9 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "orders_90d": 1, "orders_prev_90d": 1, "orders_trend_90d": 0.0,
         "amount_prev_90d": 200.0, "amount_trend_90d": -1.0,  # (-50 - 200) / (50 + 200)
         "promo_order_share": 0.0,
+        "purchase_days_total": 2, "purchase_days_per_month": 2 * 30.4375 / 108,
+        "mean_days_between_purchases": 78.0, "last_purchase_gap_days": 78.0,
+        "recency_vs_mean_gap": 30 / 78, "first_purchase_amount": 200.0,
         "days_since_last_engagement": None, "days_since_last_activity": 30.0,
         "interactions_90d": 0, "days_since_last_contact": None, "open_requests": 0,
         "tickets_90d": 0, "unresolved_tickets": 0, "resolution_days_mean_365d": None,
@@ -100,6 +108,10 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "tenure_days": 91.0,  # unknown signup: from the first order o8
         "region": "east", "industry": None, "plan": None, "contract_type": None,
         "days_since_last_order": 91.0, "orders_prev_90d": 1, "orders_trend_90d": -1.0,
+        # a single purchase day: no gap, so no rhythm features
+        "purchase_days_total": 1, "purchase_days_per_month": 30.4375 / 91,
+        "mean_days_between_purchases": None, "last_purchase_gap_days": None,
+        "recency_vs_mean_gap": None, "first_purchase_amount": 10.0,
         "days_since_last_engagement": 0.5, "days_since_last_activity": 0.5,  # visit at noon
         "interactions_visit_30d": 1, "interactions_trend_90d": 1.0,
         "active_subscriptions": 0, "mrr": 0.0, "contract_months": None,
@@ -215,6 +227,40 @@ def test_snapshot_only_workspace(tmp_path: Path) -> None:
     unknown = ["tenure_days", "days_since_last_order", "days_since_last_activity", "nps_last",
                "months_to_renewal", "contract_type"]
     assert df[unknown].isna().all().all()
+
+
+RHYTHM_ORDERS = """
+order_id,customer_id,ordered_at,amount,quantity
+a1,a,2024-06-01T10:00:00Z,30,2
+a2,a,2024-06-01T18:00:00Z,10,1
+a3,a,2024-06-11T12:00:00Z,20,
+a4,a,2024-06-21T00:00:00Z,15,1
+a5,a,2024-07-02T00:00:00Z,500,50
+b1,b,2024-01-01T00:00:00Z,60,0
+"""
+
+
+def test_purchase_rhythm_features(tmp_path: Path) -> None:
+    """Same-day orders are one purchase day; quantities give the price per item; the
+    rate counts at least 30 days; the order after AS_OF (a5) changes nothing."""
+    customers = "customer_id,signup_at\na,2024-06-01\nb,2023-12-01\n"
+    with make_workspace(tmp_path / "rhythm", {"customers": customers,
+                                              "orders": RHYTHM_ORDERS}) as ws:
+        df = compute_features(ws, AS_OF).set_index("customer_id")
+    a, b = df.loc["a"], df.loc["b"]
+    # a: purchase days 30, 20 and 10 days before AS_OF; the first day's two orders 30 + 10
+    want_a = {"purchase_days_total": 3, "orders_total": 4, "first_purchase_amount": 40.0,
+              "mean_days_between_purchases": 10.0, "last_purchase_gap_days": 10.0,
+              "days_since_last_order": 10.0, "recency_vs_mean_gap": 1.0,
+              # a1 is 29 days 14 hours before AS_OF: the rate is spread over 30 days
+              "purchase_days_per_month": 3 * 30.4375 / 30,
+              # a3 has no quantity: (30 + 10 + 15) / (2 + 1 + 1)
+              "amount_per_item": 55 / 4}
+    wrong = {k: (a[k], v) for k, v in want_a.items() if not _same(a[k], v)}
+    assert not wrong, wrong
+    # b: one order 182 days ago with quantity 0: no price per item, rate over 182 days
+    assert _same(b["amount_per_item"], None) and _same(b["mean_days_between_purchases"], None)
+    assert _same(b["purchase_days_per_month"], 30.4375 / 182)
 
 
 def test_customers_table_alone_in_a_mapping(shop: Workspace) -> None:

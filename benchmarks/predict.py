@@ -84,41 +84,69 @@ def stage_train(root: Path) -> dict[str, float]:
 
 
 def stage_score(root: Path) -> dict[str, float]:
+    """The ``score`` command end to end, then its scoring step alone on the feature table
+    held in memory (Arrow, as the command streams it) against raw ``Booster.predict``."""
+    import pyarrow as pa
+
     from churnguard.predict.dataset import workspace_tables
     from churnguard.predict.features import build_features, feature_registry
     from churnguard.predict.registry import ModelRegistry
-    from churnguard.predict.score import score, score_frame
+    from churnguard.predict.score import BatchScorer, score
     from churnguard.warehouse import Workspace
 
     out = root / "bench_risk.parquet"
-    with Workspace.open(root) as ws:
-        t0 = time.perf_counter()
-        res = score(ws, as_of=AS_OF, out=out, reasons="at_risk")
-        full = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        res2 = score(ws, as_of=AS_OF, out=out, reasons="none", history=False, value=False)
-        lean = time.perf_counter() - t0
+    res: dict[str, float] = {}
+    with Workspace.open(root, read_only=True) as ws:
         saved = ModelRegistry(root).load()
         tables = workspace_tables(ws)
-        frame = build_features(tables, AS_OF).limit(200_000).to_pandas()
         reg = feature_registry(tables)
-        assert saved.model is not None
-        X = saved.model.matrix(frame)
         t0 = time.perf_counter()
-        saved.model.booster_.predict(X, num_iteration=saved.model.best_iteration_)
-        raw = time.perf_counter() - t0
+        feats = pa.Table.from_batches(list(build_features(tables, AS_OF).to_pyarrow_batches(
+            chunk_size=100_000)))
+        res["feature_build_seconds"] = time.perf_counter() - t0
+    assert saved.model is not None
+    model, n = saved.model, feats.num_rows
+    batches = feats.to_batches(max_chunksize=100_000)
+
+    def timed(fn: object) -> float:
+        t = time.perf_counter()
+        fn()  # type: ignore[operator]
+        return time.perf_counter() - t
+
+    # baseline: the engine alone on the ready float matrix, same trees
+    mats = [model.matrix(b) for b in batches]
+    raw = timed(lambda: [model.booster_.predict(m, num_iteration=model.best_iteration_)
+                         for m in mats])
+    mats.clear()
+    scorer = BatchScorer(saved, reg)
+    prob = timed(lambda: [scorer.score(b, reasons="none") for b in batches])
+    reasons = timed(lambda: [scorer.score(b, reasons="all") for b in batches])
+    scorer_shap = BatchScorer(saved, reg, method="shap")
+    sample = batches[0].slice(0, 5_000)
+    shap = timed(lambda: scorer_shap.score(sample, reasons="all")) * n / sample.num_rows
+    leaves = scorer.paths.leaves(model.matrix(batches[0]))  # where the time goes
+    part = {"pred_leaf": timed(lambda: scorer.paths.leaves(model.matrix(batches[0]))),
+            "encode": timed(lambda: model.matrix(batches[0])),
+            "sum_contributions": timed(lambda: scorer.paths.contributions(leaves,
+                                                                          scorer.table))}
+    rows0 = batches[0].num_rows
+    res |= {"rows": float(n), "raw_predict_per_s": n / raw,
+            "ours_probability_per_s": n / prob, "ours_with_reasons_per_s": n / reasons,
+            "treeshap_reasons_per_s": n / shap,
+            "ratio_reasons_vs_raw": raw / reasons, "ratio_probability_vs_raw": raw / prob,
+            **{f"{k}_per_s": rows0 / v for k, v in part.items()},
+            "trees": float(model.best_iteration_), "features": float(len(
+                model.encoder_.features)), "distinct_sentences": float(len(
+                    scorer.sentences)), "peak_mb": _rss_mb()}
+    print(json.dumps(res), flush=True)  # the scoring step alone, should the command not end
+    feats = batches = leaves = None  # free the feature table before the command
+    with Workspace.open(root) as ws:
         t0 = time.perf_counter()
-        score_frame(saved, frame, reg, reasons="none")
-        ours = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        score_frame(saved, frame.head(20_000), reg, reasons="all")
-        ours_reasons = (time.perf_counter() - t0) * len(frame) / 20_000
-    n = len(frame)
-    return {"customers": res.customers, "score_command_seconds": full,
-            "score_command_per_s": res.customers / full,
-            "score_lean_seconds": lean, "score_lean_per_s": res2.customers / lean,
-            "in_memory_rows": n, "raw_predict_per_s": n / raw, "ours_no_reasons_per_s": n / ours,
-            "ours_with_reasons_per_s": n / ours_reasons, "peak_mb": _rss_mb()}
+        r = score(ws, as_of=AS_OF, out=out)  # all customers: probability, 3 reasons x 3
+        full = time.perf_counter() - t0      # languages, CLV, expected loss, history
+    res |= {"customers": float(r.customers), "score_command_seconds": full,
+            "score_command_per_s": r.customers / full, "score_command_peak_mb": _rss_mb()}
+    return res
 
 
 STAGES = {"features": stage_features, "train": stage_train, "score": stage_score}

@@ -18,6 +18,10 @@ import pytest
 from churnguard.warehouse import Workspace
 from churnguard.warehouse.ingest import ingest_file
 
+# the trained simulated workspace, registered here (not imported by each test module) so
+# it is simulated and trained once per session, however many modules use it
+from .fixtures_predict import sim_root, trained  # noqa: F401
+
 AS_OF = "2024-07-01"
 
 # c1: a long-standing buyer with a month-to-month subscription, complaints, an open request

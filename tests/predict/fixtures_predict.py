@@ -1,4 +1,8 @@
-"""Shared fixtures of the predict tests: a small simulated workspace, trained once."""
+"""Shared fixtures of the predict tests: a small simulated workspace, trained once.
+
+Registered in ``conftest.py`` (session scope): a test module must not import them itself,
+or pytest would make a second, module-local copy and simulate and train again.
+"""
 
 from __future__ import annotations
 

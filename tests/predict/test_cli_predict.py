@@ -11,7 +11,7 @@ import pytest
 
 from churnguard.predict.train import TrainResult
 
-from .fixtures_predict import SCORE_AS_OF, sim_root, trained  # noqa: F401
+from .fixtures_predict import SCORE_AS_OF
 
 BIN = Path(sys.executable).parent / "churnguard"
 #: the same app with the predict commands registered, for a cli.py that does not yet
@@ -27,7 +27,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def ws(trained: tuple[Path, TrainResult]) -> Path:  # noqa: F811
+def ws(trained: tuple[Path, TrainResult]) -> Path:
     return trained[0]
 
 

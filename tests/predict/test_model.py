@@ -133,3 +133,20 @@ def test_rule_risk_parts_sum_to_the_score() -> None:
     risk, parts = rule_risk(X, 180)
     np.testing.assert_allclose(parts.sum(axis=1), risk)
     assert ((risk >= 0) & (risk <= 1)).all()
+
+
+def test_rule_risk_ranks_by_recency_and_frequency_drop() -> None:
+    """Each part raises the score continuously: longer silence (also beyond the window),
+    a steeper drop in orders or engagement, unresolved complaints, a newer customer."""
+    days = np.array([0, 30, 90, 180, 365, 720.0])
+    base = {"days_since_last_activity": days, "unresolved_complaints": np.zeros(6),
+            "orders_trend_90d": np.zeros(6), "interactions_trend_90d": np.zeros(6),
+            "tenure_days": np.full(6, 1000.0)}
+    r = rule_risk(pd.DataFrame(base), 180)[0]
+    assert (np.diff(r) > 0).all() and r[4] > r[3]  # no cap at the window
+    assert r[2] == pytest.approx(0.45 * 0.5 + 0.15 * 2 ** (-1000 / 365))  # half-way at W/2
+    drop = rule_risk(pd.DataFrame(base | {"orders_trend_90d": np.linspace(0, -1, 6),
+                                          "days_since_last_activity": np.full(6, 30.0)}),
+                     180)[0]
+    assert (np.diff(drop) > 0).all()
+    assert rule_risk(pd.DataFrame(base | {"tenure_days": np.full(6, 10.0)}), 180)[0][0] > r[0]

@@ -10,11 +10,9 @@ import pytest
 from churnguard.predict.train import run_backtest
 from churnguard.warehouse import Workspace
 
-from .fixtures_predict import sim_root  # noqa: F401
-
 
 @pytest.mark.slow
-def test_model_beats_every_baseline_at_every_origin(sim_root: Path) -> None:  # noqa: F811
+def test_model_beats_every_baseline_at_every_origin(sim_root: Path) -> None:
     with Workspace.open(sim_root, read_only=True) as ws:
         bt = run_backtest(ws, horizon="90d", origins=3)
     t = bt.table

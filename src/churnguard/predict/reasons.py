@@ -1,7 +1,8 @@
 """Reasons: per-customer feature contributions grouped into reason codes, in three languages.
 
-The model's TreeSHAP contributions (log-odds) are summed per reason group of the feature
-registry; the groups pushing the risk up most are the customer's reasons. Each reason code
+The model's per-feature contributions (log-odds; per-tree path attribution when scoring,
+see :mod:`.attribution`, or TreeSHAP on request) are summed per reason group of the
+feature registry; the groups pushing the risk up most are the customer's reasons. Each reason code
 (the group name with underscores: ``complaints``, ``falling_purchases`` ...) has sentence
 templates in the message catalogue (:mod:`churnguard.i18n`), filled with the customer's
 own numbers.
@@ -14,12 +15,15 @@ own numbers.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
 
-from churnguard.i18n import LANGUAGES, message
+from churnguard.i18n import LANGUAGES, format_number, message
 from churnguard.predict.features.registry import Feature
 
 #: reasons reported per customer
@@ -39,9 +43,14 @@ def _num(v: Any) -> float | None:
     return None if math.isnan(f) else f
 
 
+def _round(f: float, digits: int) -> float:
+    # numpy's rounding (not Python's), so the column-wise path rounds bit for bit alike
+    return float(round(np.float64(f), digits))
+
+
 def _r(v: Any, digits: int = 0) -> float | None:
     f = _num(v)
-    return None if f is None else round(f, digits)
+    return None if f is None else _round(f, digits)
 
 
 def _attribute_name(feature: str) -> str:
@@ -49,10 +58,10 @@ def _attribute_name(feature: str) -> str:
 
 
 def _value(v: Any, lang: str) -> Any:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return message("value.unknown", lang)
     f = _num(v)
-    return round(f, 2) if f is not None and not isinstance(v, str) else v
+    if f is None and not isinstance(v, str):  # None, NaN, pd.NA
+        return message("value.unknown", lang)
+    return _round(f, 2) if f is not None and not isinstance(v, str) else v
 
 
 def reason_sentence(code: str, row: Mapping[str, Any], lang: str = "en",
@@ -187,3 +196,225 @@ def reason_columns(reasons: list[list[tuple[str, float, str]]], rows: list[dict[
                 for lang in languages:
                     cols[f"reason_{i}_{lang}"].append(None)
     return cols
+
+
+# -- column-wise reasons for batch scoring ---------------------------------------------------
+#
+# Scoring a million customers cannot call :func:`reason_sentence` a million times (nine
+# sentences each). The sentence of a reason depends only on a few of the customer's values,
+# rounded as the template shows them, so the batch path groups the customers by those
+# values, calls :func:`reason_sentence` once per distinct combination (the same function,
+# so both paths agree word for word), and hands the output a dictionary-encoded column:
+# one small table of sentences plus an index per customer.
+
+#: codes whose sentence never depends on which feature of the group was strongest
+_FIXED_CODES = frozenset({
+    "inactivity", "falling_purchases", "engagement_drop", "no_contact", "unanswered_request",
+    "complaints", "satisfaction", "price", "plan_change", "contract_ending", "tenure",
+    "loyalty", "acquisition"})
+_BGNBD = "bgnbd_expected_purchases"
+#: the values each sentence reads, with the decimals it rounds them to (None: used as is,
+#: e.g. in a condition on the raw value); text values are always used as is
+_INPUTS: dict[str, tuple[tuple[str, int | None], ...]] = {
+    "inactivity": (("days_since_last_activity", 0),),
+    "falling_purchases": (("orders_90d", None), ("orders_prev_90d", None),
+                          ("days_since_last_order", 0)),
+    "engagement_drop": (("interactions_90d", 0), ("interactions_prev_90d", 0)),
+    "no_contact": (("days_since_last_contact", 0),),
+    "unanswered_request": (("open_requests", 0), ("days_oldest_open_request", 0)),
+    "complaints": (("complaints_30d", 0), ("unresolved_complaints", 0)),
+    "satisfaction": (("nps_last", 0), ("nps_change", 0), ("csat_last", 0)),
+    "price": (("mrr", 2), ("mrr_change_90d", 2)),
+    "plan_change": (("downgrades_365d", 0), ("plan_changes_365d", 0)),
+    "contract_ending": (("contract_type", 2), ("months_to_renewal", 1)),
+    "tenure": (("tenure_days", 0),),
+    "loyalty": (("loyalty_tier", 2), ("loyalty_points", 0)),
+    "acquisition": (("acquisition_channel", 2), ("first_offer", 2)),
+}
+
+
+def sentence_inputs(code: str, top_feature: str | None) -> tuple[tuple[str, int | None], ...]:
+    """The values (and decimals) the sentence of ``code`` reads, mirroring
+    :func:`reason_sentence` (a test checks the two agree on random customers)."""
+    if top_feature and (top_feature.startswith("attr_") or code == "profile"):
+        return ((top_feature, 2),)
+    if code == "falling_purchases" and top_feature == _BGNBD:
+        return ((_BGNBD, 1), ("_horizon_days", None))
+    if code in _INPUTS:
+        return _INPUTS[code]
+    return ((top_feature or code, 2),)
+
+
+@dataclass
+class ReasonPlan:
+    """How a model's per-feature contributions become reason groups (built once per model).
+
+    ``groups[k]`` holds the feature positions of reason code ``codes[k]``. The sentences of
+    the groups in ``top_needed`` name their strongest feature (custom attributes,
+    ``profile``, BG/NBD expected purchases), so their features' own contributions are
+    also needed: they are the columns after the groups in :meth:`matrix`, in the order of
+    ``extra``.
+    """
+
+    features: list[str]
+    codes: list[str]
+    groups: list[np.ndarray]
+    top_needed: list[int]
+    extra: np.ndarray
+
+    @classmethod
+    def of(cls, features: Sequence[str], registry: Mapping[str, Feature]) -> ReasonPlan:
+        """The plan of a model's feature list."""
+        by: dict[str, list[int]] = {}
+        for j, name in enumerate(features):
+            by.setdefault(reason_code(registry[name].group), []).append(j)
+        codes = list(by)
+        groups = [np.asarray(by[c], dtype=np.int64) for c in codes]
+        need = [k for k, c in enumerate(codes) if c not in _FIXED_CODES
+                or any(features[j].startswith("attr_") for j in groups[k])
+                or (c == "falling_purchases" and any(features[j] == _BGNBD
+                                                     for j in groups[k]))]
+        extra = (np.concatenate([groups[k] for k in need]) if need
+                 else np.zeros(0, dtype=np.int64))
+        return cls(list(features), codes, groups, need, extra)
+
+    def matrix(self) -> np.ndarray:
+        """(n_features, n_groups + len(extra)): feature contributions -> group sums, then
+        the contributions of the ``extra`` features as they are."""
+        p, g = len(self.features), len(self.codes)
+        w = np.zeros((p, g + len(self.extra)))
+        for k, idx in enumerate(self.groups):
+            w[idx, k] = 1.0
+        w[self.extra, g + np.arange(len(self.extra))] = 1.0
+        return w
+
+    def top(self, columns: np.ndarray, k: int = TOP_REASONS
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """From the columns of :meth:`matrix` (n, g + extra): per customer the ``k``
+        strongest groups that raise the risk, ``(group (n, k), log-odds (n, k),
+        feature (n, k))``; group -1 where fewer groups raise it, feature -1 where the
+        sentence does not depend on it. Ties go to the first group, as in
+        :func:`top_reasons`."""
+        g = len(self.codes)
+        sums = columns[:, :g]
+        kk = min(k, g)
+        order = np.argsort(-sums, axis=1, kind="stable")[:, :kk]
+        val = np.take_along_axis(sums, order, axis=1)
+        grp = np.where(val > 0, order, -1)
+        feat = np.full(grp.shape, -1, dtype=np.int64)
+        pos = g
+        for gk in self.top_needed:
+            idx = self.groups[gk]
+            block = columns[:, pos:pos + len(idx)]
+            best = idx[np.argmax(block, axis=1)]
+            hit = grp == gk
+            feat[hit] = np.broadcast_to(best[:, None], grp.shape)[hit]
+            pos += len(idx)
+        if kk < k:
+            pad = k - kk
+            grp = np.hstack([grp, np.full((len(grp), pad), -1)])
+            val = np.hstack([val, np.zeros((len(val), pad))])
+            feat = np.hstack([feat, np.full((len(feat), pad), -1)])
+        return grp, np.where(grp >= 0, val, 0.0), feat
+
+
+def sentence_columns(groups: np.ndarray, feats: np.ndarray, plan: ReasonPlan,
+                     column: Callable[[str], np.ndarray], *, horizon_days: int = 90,
+                     languages: Sequence[str] = LANGUAGES,
+                     cache: dict[tuple[Any, ...], tuple[str, ...]] | None = None
+                     ) -> dict[str, pa.Array]:
+    """The reason columns of a batch: ``reason_i`` (code) and ``reason_i_<lang>``.
+
+    ``groups`` / ``feats`` (n, k) come from :meth:`ReasonPlan.top` for the rows to explain;
+    ``column(name)`` returns a feature's values for those rows (a NumPy array, None / NaN
+    for missing). Each column comes back dictionary-encoded: the distinct sentences once,
+    and an index per customer (null where the customer has fewer reasons).
+    """
+    n, k = groups.shape
+    flat_g, flat_f = groups.reshape(-1), feats.reshape(-1)
+    ids = np.full(n * k, -1, dtype=np.int64)
+    sentences: dict[str, list[str]] = {lang: [] for lang in languages}
+    known = {} if cache is None else cache
+    cols: dict[str, np.ndarray] = {}
+
+    def col(name: str) -> np.ndarray:
+        if name not in cols:
+            cols[name] = (np.full(n, horizon_days) if name == "_horizon_days"
+                          else column(name))
+        return cols[name]
+
+    live = flat_g >= 0
+    pair = flat_g.astype(np.int64) * (len(plan.features) + 1) + flat_f + 1
+    for key in np.unique(pair[live]):
+        gk, fj = divmod(int(key), len(plan.features) + 1)
+        code, top_feature = plan.codes[gk], (plan.features[fj - 1] if fj else None)
+        at = np.flatnonzero(pair == key)
+        rows = at // k
+        inputs = sentence_inputs(code, top_feature)
+        combo = np.zeros(len(rows), dtype=np.int64)
+        shown = []
+        for name, digits in inputs:
+            v = col(name)[rows]
+            if digits is not None and v.dtype.kind in "fiu":
+                v = _shown(v, digits)
+            shown.append(v)
+            c = pd.factorize(v, use_na_sentinel=True)[0] + 1
+            combo = pd.factorize(combo * (int(c.max()) + 1) + c)[0]
+        first = np.empty(int(combo.max()) + 1, dtype=np.int64)
+        first[combo[::-1]] = np.arange(len(rows) - 1, -1, -1)
+        base = len(sentences[languages[0]])
+        for i in first.tolist():
+            # the values as shown identify the sentence across batches; the sentence
+            # itself is written from the customer's own (unrounded) values
+            key = (code, top_feature, *(_scalar(v[i]) for v in shown))
+            text = known.get(key)
+            if text is None:
+                row = {name: _scalar(col(name)[rows[i]]) for name, _ in inputs}
+                text = known[key] = tuple(reason_sentence(code, row, lang, top_feature)
+                                          for lang in languages)
+            for lang, t in zip(languages, text, strict=True):
+                sentences[lang].append(t)
+        ids[at] = base + combo
+    out: dict[str, pa.Array] = {}
+    code_dict = pa.array(plan.codes, pa.string())
+    # two groups can write the same words (a language may not show a difference): one
+    # dictionary entry per distinct sentence, as readers such as pandas require
+    remap = {}
+    for lang in languages:
+        codes, uniq = pd.factorize(np.array(sentences[lang], dtype=object))
+        remap[lang] = (np.append(codes, -1).astype(np.int64), pa.array(uniq, pa.string()))
+    for i in range(k):
+        gi = groups[:, i]
+        out[f"reason_{i + 1}"] = pa.DictionaryArray.from_arrays(
+            pa.array(gi, pa.int32(), mask=gi < 0), code_dict)
+        si = ids.reshape(n, k)[:, i]
+        for lang in languages:
+            codes, uniq = remap[lang]
+            li = codes[si]  # -1 (no reason) picks the appended -1
+            out[f"reason_{i + 1}_{lang}"] = pa.DictionaryArray.from_arrays(
+                pa.array(li, pa.int32(), mask=li < 0), uniq)
+    return out
+
+
+def _shown(values: np.ndarray, digits: int) -> np.ndarray:
+    """A number column as the sentences show it: rounded to ``digits`` as
+    :func:`reason_sentence` rounds it, then written by :func:`format_number` (at most one
+    decimal), so 21.63 and 21.64 fall together ("21.6"). Every language writes the same
+    digits (Persian only swaps the glyphs), so English text identifies the sentence.
+    Missing values stay missing."""
+    r = np.round(values.astype(np.float64), digits)
+    uniq, inv = np.unique(r, return_inverse=True)
+    text = np.array([None if math.isnan(u) else format_number(u, "en")
+                     for u in uniq.tolist()], dtype=object)
+    return text[inv.reshape(-1)]
+
+
+def _scalar(v: Any) -> Any:
+    """A NumPy value as a plain Python one (None for missing)."""
+    if v is None or v is pd.NA:
+        return None
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return v

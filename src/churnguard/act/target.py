@@ -123,6 +123,9 @@ class TargetPlan:
     models: OfferModels
     solver: str
     notes: list[str] = field(default_factory=list)
+    #: the least uplift paid for, and the notes of the learning step (for :func:`rebudget`)
+    min_uplift: float = 0.05
+    base_notes: list[str] = field(default_factory=list)
 
     @property
     def spent(self) -> float:
@@ -263,6 +266,15 @@ def plan(ws: Workspace, budget: float, offers: Sequence[Offer] | str | Path, *,
     customers = _segments(frame, p_churn, cand, min_uplift, lost_cause_probability)
     seg = customers.set_index("customer_id")["segment"]
     cand["segment"] = seg.reindex(cand["customer_id"]).to_numpy()
+    return _choose_plan(cand, customers, float(budget), cut, usable, models, min_uplift,
+                        solver, notes)
+
+
+def _choose_plan(cand: pd.DataFrame, customers: pd.DataFrame, budget: float, cut: datetime,
+                 usable: list[Offer], models: OfferModels, min_uplift: float, solver: str,
+                 notes: list[str]) -> TargetPlan:
+    """The budget step of :func:`plan`: pick the offers worth paying for, solve the knapsack."""
+    base, notes = list(notes), list(notes)
     pick = ((cand["segment"] == "persuadable") & (cand["uplift"] >= min_uplift)
             & (cand["expected_profit"] > 0) & (cand["cost"] <= budget))
     chosen, used = choose(cand[pick], budget, solver=solver)
@@ -272,7 +284,24 @@ def plan(ws: Workspace, budget: float, offers: Sequence[Offer] | str | Path, *,
                      f"the exact programme (up to {EXACT_MAX_PAIRS:,} pairs, "
                      f"{SOLVER_SECONDS:.0f} s)")
     out = _plan_frame(cand, cand[pick].index[chosen])
-    return TargetPlan(out, cand, customers, float(budget), cut, usable, models, used, notes)
+    result = TargetPlan(out, cand, customers, budget, cut, usable, models, used, notes)
+    result.min_uplift = min_uplift
+    result.base_notes = base
+    return result
+
+
+def rebudget(result: TargetPlan, budget: float, *, solver: str = "exact") -> TargetPlan:
+    """The same plan for another ``budget``: the uplift models, candidates and segments of
+    ``result`` are reused, only the knapsack is solved again (a dashboard trying budgets
+    pays for the learning once)."""
+    if isinstance(budget, bool) or not isinstance(budget, int | float) or not math.isfinite(
+            budget) or budget < 0:
+        raise InputError(f"budget {budget!r} must be a number >= 0")
+    if solver not in ("exact", "greedy"):
+        raise InputError(f"solver {solver!r}: use exact or greedy")
+    return _choose_plan(result.candidates, result.customers, float(budget), result.as_of,
+                        result.offers, result.models, result.min_uplift, solver,
+                        result.base_notes)
 
 
 def _segments(frame: pd.DataFrame, p_churn: np.ndarray, cand: pd.DataFrame,
@@ -481,4 +510,4 @@ def evaluate_on_truth(result: TargetPlan, truth_dir: str | Path) -> dict[str, fl
 
 
 __all__ = ["PLAN_COLUMNS", "SEGMENTS", "TargetPlan", "choose", "evaluate_on_truth",
-           "known_names", "plan"]
+           "known_names", "plan", "rebudget"]

@@ -12,6 +12,7 @@ role reads them.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -220,17 +221,35 @@ def offers_path(an: Analytics) -> Path:
     return an.ws.root / OFFERS_FILE
 
 
+_BASE_PLANS: dict[str, tuple[tuple[str, str], Any]] = {}
+_BASE_LOCK = threading.Lock()
+
+
+def _base_plan(an: Analytics, path: Path, digest: str) -> Any:
+    """The learned part of a plan (uplift models, candidates, segments) for this data
+    version and offers file, kept in memory per workspace: budgets only re-solve."""
+    from churnguard.act.target import plan
+
+    root, key = str(an.ws.root), (an.version, digest)
+    with _BASE_LOCK:  # one learning at a time; others wait for its result
+        hit = _BASE_PLANS.get(root)
+        if hit is None or hit[0] != key:
+            _BASE_PLANS[root] = (key, plan(an.ws, 0.0, path))
+        return _BASE_PLANS[root][1]
+
+
 def retention_plan(an: Analytics, budget: float, owner: str | None) -> dict[str, Any]:
     """The uplift-aware plan for ``budget`` (see :func:`churnguard.act.target.plan`).
 
     Company-wide (the budget is the company's); an owner sees the chosen rows of their own
-    customers, the totals of the whole plan. Cached per data version, offers file and
-    budget. Raises :class:`ChurnguardError` when there is no offers file or nothing can
-    be valued (no past campaign with a control group for any offer).
+    customers, the totals of the whole plan. The learning step runs once per data version
+    and offers file; each budget then only solves the knapsack again
+    (:func:`churnguard.act.target.rebudget`). Raises :class:`ChurnguardError` when there
+    is no offers file or nothing can be valued (no past campaign with a control group).
     """
     import hashlib
 
-    from churnguard.act.target import plan
+    from churnguard.act.target import rebudget
     from churnguard.act.target_report import offers_table
     from churnguard.act.uplift import qini_by_offer
 
@@ -239,32 +258,21 @@ def retention_plan(an: Analytics, budget: float, owner: str | None) -> dict[str,
         raise ChurnguardError(f"{path}: no offers file. Copy examples/offers.toml there and "
                               "edit it (name, cost, eligible rule per offer)")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-    key = f"plan_{digest}_{budget:.2f}"
-    frames: dict[str, pd.DataFrame] = {}
-
-    def compute(name: str) -> pd.DataFrame:
-        if not frames:
-            result = plan(an.ws, budget, path)
-            curves = qini_by_offer(result.models.heldout) if result.models.heldout is not None \
-                else {}
-            frames["rows"] = result.frame
-            frames["offers"] = offers_table(result)
-            frames["segments"] = result.customers["segment"].value_counts().rename_axis(
-                "segment").reset_index(name="customers")
-            frames["qini"] = pd.concat([q.assign(offer=k) for k, q in curves.items()],
-                                       ignore_index=True) if curves else pd.DataFrame(
-                columns=["offer", "fraction", "qini", "random"])
-            frames["summary"] = pd.DataFrame([{
-                "as_of": str(result.as_of)[:10], "budget": budget, "committed": result.spent,
-                "expected_cost": float(result.frame["expected_cost"].sum()),
-                "value_saved": float(result.frame["value_saved"].sum()),
-                "expected_profit": result.expected_profit, "customers": len(result.frame),
-                "solver": result.solver, "notes": "\n".join(result.notes)}])
-        return frames[name]
-
-    out = {name: an.cache.get(an.version, f"{key}_{name}", lambda n=name: compute(n))
-           for name in ("rows", "offers", "segments", "qini", "summary")}
+    result = rebudget(_base_plan(an, path, digest), budget)
+    curves = qini_by_offer(result.models.heldout) if result.models.heldout is not None else {}
     people = an.customers()[["customer_id", "name", "owner"]]
-    rows = out["rows"].merge(people, on="customer_id", how="left")
-    out["rows"] = scoped(rows, owner).reset_index(drop=True)
-    return out
+    rows = result.frame.merge(people, on="customer_id", how="left")
+    return {
+        "rows": scoped(rows, owner).reset_index(drop=True),
+        "offers": offers_table(result),
+        "segments": result.customers["segment"].value_counts().rename_axis(
+            "segment").reset_index(name="customers"),
+        "qini": pd.concat([q.assign(offer=k) for k, q in curves.items()], ignore_index=True)
+        if curves else pd.DataFrame(columns=["offer", "fraction", "qini", "random"]),
+        "summary": pd.DataFrame([{
+            "as_of": str(result.as_of)[:10], "budget": budget, "committed": result.spent,
+            "expected_cost": float(result.frame["expected_cost"].sum()),
+            "value_saved": float(result.frame["value_saved"].sum()),
+            "expected_profit": result.expected_profit, "customers": len(result.frame),
+            "solver": result.solver, "notes": "\n".join(result.notes)}]),
+    }

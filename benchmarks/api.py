@@ -13,7 +13,7 @@ Run (from the repo root), on a scored workspace (``churnguard train`` + ``score`
 Without ``--workspace`` a workspace of ``--customers`` is simulated into
 ``benchmarks/out/api_<customers>`` (and trained and scored) first. The serving tables are
 (re)built first when stale (``churnguard app-refresh``; its time is reported). The server
-is ``churnguard serve`` in its own process (one uvicorn worker), so the load generator
+is ``churnguard serve`` in its own process (``--workers``, default one), so the load generator
 does not share its interpreter. The paced phase sends ``--rate`` requests per second
 from a thread pool on a fixed schedule; latency is measured from the scheduled send
 time, so a stalled server cannot hide queueing (no coordinated omission). Customers are
@@ -94,7 +94,7 @@ def prepare(args: argparse.Namespace) -> Path:
     return ws
 
 
-def serve(ws: Path, db: Path, port: int) -> subprocess.Popen[bytes]:
+def serve(ws: Path, db: Path, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
     env = {**os.environ, "CHURNGUARD_PASSWORD": PASSWORD}
     cg = [sys.executable, "-m", "churnguard.cli"]
     subprocess.run([*cg, "users", "add", str(ws), "bench", "--role", "analyst"], check=True,
@@ -102,7 +102,7 @@ def serve(ws: Path, db: Path, port: int) -> subprocess.Popen[bytes]:
                    capture_output=True)
     proc = subprocess.Popen(
         [*cg, "serve", str(ws), "--port", str(port), "--no-refresh",
-         "--database-url", f"sqlite:///{db}"],
+         "--database-url", f"sqlite:///{db}", "--workers", str(workers)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -216,6 +216,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=16, help="client threads (paced)")
     ap.add_argument("--flat-requests", type=int, default=500)
     ap.add_argument("--concurrency", type=int, default=4, help="clients (full speed)")
+    ap.add_argument("--workers", type=int, default=1, help="server processes (serve --workers)")
     args = ap.parse_args()
 
     ws = prepare(args)
@@ -236,7 +237,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     db.unlink(missing_ok=True)
     port = free_port()
-    proc = serve(ws, db, port)
+    proc = serve(ws, db, port, args.workers)
     try:
         headers = {"Authorization": f"Bearer {api_key(ws, db)}"}
         base = f"http://127.0.0.1:{port}"
@@ -270,7 +271,7 @@ def main() -> None:
         f"Machine: {machine()}.", "",
         f"Command: `.venv/bin/python benchmarks/api.py --workspace {ws} --rate {args.rate:g} "
         f"--seconds {args.seconds:g} --threads {args.threads} --flat-requests "
-        f"{args.flat_requests} --concurrency {args.concurrency}`", "",
+        f"{args.flat_requests} --concurrency {args.concurrency} --workers {args.workers}`", "",
         f"Paced phase: {args.rate:g} requests/s for {args.seconds:g} s per endpoint (random "
         f"customers), latency from the scheduled send time; full speed: "
         f"{args.flat_requests} requests from {args.concurrency} clients.", "",

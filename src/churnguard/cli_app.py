@@ -42,19 +42,32 @@ def serve(
     refresh: Annotated[bool, typer.Option(
         help="First rebuild the serving tables if the data changed (see app-refresh).")
     ] = True,
+    workers: Annotated[int, typer.Option(
+        min=1, max=64, help="Server processes (each reads the warehouse read-only; use "
+                            "one per core for throughput).")] = 1,
 ) -> None:
     """Serve the API at /api (docs at /docs) and the dashboard at / ."""
     import uvicorn
 
-    from churnguard.api.main import create_app
+    from churnguard.api.main import ENV_SETTINGS, create_app
 
     if refresh:
         app_refresh(path, force=False, aggregates=True)
 
-    app = create_app(path, database_url=database_url, secure_cookies=secure_cookies)
     console.print(f"[green]churnguard[/] serving {path} on http://{host}:{port}/ "
-                  f"(API docs: /docs)")
-    uvicorn.run(app, host=host, port=port, log_level="info")
+                  f"(API docs: /docs{f'; {workers} processes' if workers > 1 else ''})")
+    if workers == 1:
+        app = create_app(path, database_url=database_url, secure_cookies=secure_cookies)
+        uvicorn.run(app, host=host, port=port, log_level="info")
+        return
+    # several processes: each builds its own app from the settings passed in the environment
+    import json
+
+    os.environ[ENV_SETTINGS] = json.dumps({
+        "workspace": str(Path(path).resolve()), "database_url": database_url,
+        "secure_cookies": secure_cookies})
+    uvicorn.run("churnguard.api.main:app_from_env", factory=True, host=host, port=port,
+                workers=workers, log_level="info")
 
 
 @users_app.command("add")

@@ -26,6 +26,19 @@ from churnguard.api.routers import (
 )
 from churnguard.api.state import AppSettings, AppState
 
+#: environment variable carrying ``create_app``'s arguments to server worker processes
+ENV_SETTINGS = "CHURNGUARD_SERVE_SETTINGS"
+
+
+def app_from_env() -> FastAPI:
+    """The app of one worker of ``churnguard serve --workers N`` (uvicorn factory)."""
+    import json
+    import os
+
+    settings = json.loads(os.environ[ENV_SETTINGS])
+    root = settings.pop("workspace")
+    return create_app(root, **{k: v for k, v in settings.items() if v is not None})
+
 
 def create_app(workspace_path: str | Path, *, web: bool = True, **settings: Any) -> FastAPI:
     """A new app on ``workspace_path``; ``settings`` are :class:`AppSettings` fields."""

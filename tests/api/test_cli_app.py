@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -56,3 +57,23 @@ def test_report_command(sim_workspace: Path, tmp_path: Path) -> None:
     r = CliRunner().invoke(_app(), ["report", str(sim_workspace), "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert out.stat().st_size > 1_000_000  # plotly.js is embedded
+
+
+def test_worker_processes_build_their_app_from_the_environment(
+        sim_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``serve --workers N`` hands create_app's settings to each uvicorn worker by env."""
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from churnguard.api.main import ENV_SETTINGS, app_from_env
+
+    monkeypatch.setenv(ENV_SETTINGS, json.dumps({
+        "workspace": str(sim_workspace), "database_url": f"sqlite:///{tmp_path / 'w.db'}",
+        "secure_cookies": True}))
+    app = app_from_env()
+    assert app.state.cg.settings.secure_cookies is True
+    assert str(app.state.cg.settings.workspace) == str(sim_workspace)
+    with TestClient(app) as c:
+        assert c.get("/health").json()["status"] == "ok"
+        assert c.get("/api/customers").status_code == 401

@@ -13,18 +13,10 @@ import pytest
 from fastapi import FastAPI
 
 from api.fixtures_act import Raised, raise_demo_alerts
-from api.fixtures_app import OWNER, PASSWORD, Users, bearer
-from web.test_browser import ARTIFACTS, browser, server  # noqa: F401
+from api.fixtures_app import OWNER, Users, bearer
+from web.test_browser import ARTIFACTS, browser, server, sign_in  # noqa: F401
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-def _sign_in(page: object, base: str, user: str) -> None:
-    """Sign in through the login form's POST without waiting for the overview page (its
-    first, uncached computation for an owner is not what this test is about)."""
-    r = page.request.post(f"{base}/login", form={  # type: ignore[attr-defined]
-        "username": user, "password": PASSWORD}, max_redirects=0)
-    assert r.status == 303, r.status
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +28,7 @@ def test_alerts_and_cases_pages(server: str, browser: object,  # noqa: F811
                                 raised: Raised) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1366, "height": 900})  # type: ignore[attr-defined]
-    _sign_in(page, server, "alice")
+    sign_in(page, server, "alice")
     page.goto(f"{server}/cases")
     page.click("nav a[href='/alerts']")
     page.wait_for_selector("#alerts-table tbody tr")
@@ -76,7 +68,7 @@ def test_owner_works_their_case_in_browser(server: str, browser: object,  # noqa
     page = browser.new_page(viewport={"width": 1366, "height": 900})  # type: ignore[attr-defined]
     carols = page.request.get(f"{server}/api/cases", headers=bearer(keys["carol"])).json()
     assert carols["data"]
-    _sign_in(page, server, "bob")
+    sign_in(page, server, "bob")
     owners = page.goto(f"{server}/cases")
     assert owners is not None and owners.ok
     shown = set(page.locator("#cases-table tbody tr td:nth-child(2) .muted").all_inner_texts())

@@ -7,22 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from api.fixtures_app import PASSWORD
-from web.test_browser import ARTIFACTS, browser, server  # noqa: F401
-
-
-def _sign_in(page: object, base: str, user: str) -> None:
-    """Sign in with the login form's POST (the overview it redirects to is tested elsewhere)."""
-    r = page.request.post(f"{base}/login", form={  # type: ignore[attr-defined]
-        "username": user, "password": PASSWORD}, max_redirects=0)
-    assert r.status == 303, r.status
+from web.test_browser import ARTIFACTS, browser, server, sign_in  # noqa: F401
 
 
 def test_reasons_and_experiments_in_a_browser(server: str, browser: object) -> None:  # noqa: F811
     ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
     page.set_default_timeout(90_000)  # the first page computes the cached aggregates
-    _sign_in(page, server, "alice")
+    sign_in(page, server, "alice")
     page.goto(f"{server}/reasons")
     page.wait_for_selector("#reason-breakdown tr td")
     page.wait_for_selector(".plotly-graph-div")

@@ -172,3 +172,11 @@ def test_cli_experiment(sim_ws: Path, tmp_path: Path, monkeypatch: pytest.Monkey
     with pytest.raises(InputError, match="method"):
         runner.invoke(app, ["experiment", str(sim_ws), "CMP003", "--method", "x"],
                       catch_exceptions=False)
+
+
+def test_sample_size_refuses_effects_too_small_to_detect() -> None:
+    # 1e-9 needs ~2.5e17 per arm; an effect that underflows when squared is no effect at all
+    with pytest.raises(InputError, match="too small to detect"):
+        sample_size(0.5, 1e-9)
+    with pytest.raises(InputError, match="must not be 0"):
+        sample_size(0.5, 2.2250738585e-313)

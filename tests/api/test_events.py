@@ -70,3 +70,15 @@ def test_inbox_queue_then_apply(tmp_path: Path) -> None:
     con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
     assert con.execute("SELECT list(customer_id) FROM customers").fetchone()[0] == ["K1"]
     con.close()
+
+
+def test_batches_posted_in_the_same_second_apply_in_arrival_order(tmp_path: Path) -> None:
+    """A later batch may update what an earlier one wrote: the inbox keeps arrival order."""
+    from churnguard.warehouse.ingest_rows import queued
+
+    root = tmp_path / "w"
+    root.mkdir()
+    ids = [spool_rows(root, "customers", [{"customer_id": f"K{i}", "signup_at": "2026-01-01"}])
+           for i in range(30)]
+    assert [path.stem for _, path in queued(root)] == ids
+    assert all(batch_status(root, b)["status"] == "queued" for b in ids)  # type: ignore[index]

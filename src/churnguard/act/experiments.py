@@ -163,6 +163,10 @@ def mean_diff(y1: np.ndarray, y0: np.ndarray, *, level: float = 0.95) -> tuple[f
     return d, d - z * se, d + z * se
 
 
+#: the largest arm :func:`sample_size` answers with (beyond it the effect is too small)
+MAX_SAMPLE = 1e12
+
+
 def sample_size(baseline: float, mde: float, *, alpha: float = 0.05, power: float = 0.8,
                 ratio: float = 1.0, two_sided: bool = True,
                 method: Literal["pooled", "unpooled", "arcsine"] = "pooled") -> int:
@@ -183,7 +187,7 @@ def sample_size(baseline: float, mde: float, *, alpha: float = 0.05, power: floa
     (906, 903)
     """
     p0, p1 = baseline, baseline + mde
-    if not (0 < p0 < 1 and 0 < p1 < 1) or mde == 0:
+    if not (0 < p0 < 1 and 0 < p1 < 1) or mde == 0 or mde * mde == 0:
         raise InputError(f"baseline {baseline} + effect {mde} must stay strictly between 0 "
                          "and 1, and the effect must not be 0")
     if not (0 < alpha < 1 and 0 < power < 1 and ratio > 0):
@@ -202,6 +206,9 @@ def sample_size(baseline: float, mde: float, *, alpha: float = 0.05, power: floa
         n = (z_a + z_b) ** 2 * (1 + 1 / ratio) / h ** 2
     else:
         raise InputError(f"sample-size method {method!r}: use pooled, unpooled or arcsine")
+    if not math.isfinite(n) or n > MAX_SAMPLE:
+        raise InputError(f"an effect of {mde:g} is too small to detect: it would take more "
+                         f"than {MAX_SAMPLE:.0e} customers per arm")
     return math.ceil(n - 1e-9)
 
 

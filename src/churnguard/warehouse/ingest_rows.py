@@ -32,7 +32,8 @@ from churnguard.warehouse.ingest import BatchRefused, IngestResult, ingest_file
 from churnguard.warehouse.workspace import Workspace
 
 INBOX = "inbox"
-_BATCH = re.compile(r"^[a-z_]+-\d{8}T\d{6}-[0-9a-f]{8}$")
+# the time part has microseconds (older batches: seconds), so ids sort in arrival order
+_BATCH = re.compile(r"^[a-z_]+-\d{8}T\d{6}(\d{6})?-[0-9a-f]{8}$")
 
 
 def _cell(value: Any) -> str | None:
@@ -90,7 +91,7 @@ def ingest_rows(ws: Workspace, table: str, rows: list[dict[str, Any]], *,
 
 
 def new_batch_id(table: str) -> str:
-    return f"{table}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    return f"{table}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
 
 
 def spool_rows(root: Path, table: str, rows: list[dict[str, Any]]) -> str:
@@ -115,7 +116,8 @@ def queued(root: Path) -> list[tuple[str, Path]]:
         if folder.name in ("applied", "refused"):
             continue
         out += [(folder.name, f) for f in folder.glob("*.jsonl")]
-    return sorted(out, key=lambda tf: tf[1].name.split("-", 1)[-1])
+    # by the time in the id (microseconds), then by when the file landed (same microsecond)
+    return sorted(out, key=lambda tf: (tf[1].name.split("-")[1], tf[1].stat().st_mtime_ns))
 
 
 def _finish(root: Path, path: Path, outcome: str, info: dict[str, Any]) -> None:

@@ -259,6 +259,30 @@ class Analytics:
             "SELECT as_of, churn_probability, risk_band, model_version FROM score_history "
             "WHERE customer_id = ? ORDER BY as_of, scored_at", [customer_id])
 
+    def score_points(self, customer_id: str) -> list[dict[str, Any]]:
+        """:meth:`score_history` as plain dicts (``as_of, churn_probability, risk_band``)."""
+        if self.serving:
+            row = self.customer(customer_id)
+            hist = list(row.get("history") or []) if row else []
+            if all(isinstance(h, dict) for h in hist):
+                return [{k: h.get(k) for k in ("as_of", "churn_probability", "risk_band")}
+                        for h in hist]
+        return [{"as_of": r.as_of, "churn_probability": float(r.churn_probability),
+                 "risk_band": r.risk_band} for r in self.score_history(customer_id).itertuples()]
+
+    def timeline_items(self, customer_id: str, *, limit: int = 200) -> list[dict[str, Any]]:
+        """:meth:`timeline` as plain dicts (``at, kind, summary``), without a DataFrame when
+        the serving tables are current."""
+        if self.serving and self.cache.memo(self.version, "timeline_built", lambda: bool(
+                srv.meta(self.ws.warehouse.duck).get("timeline"))):
+            return [{"at": a, "kind": k, "summary": t}
+                    for a, k, t in srv.timeline_rows(self.ws.warehouse.duck, customer_id,
+                                                     int(limit))]
+        frame = self.timeline(customer_id, limit=limit)
+        return [{"at": None if pd.isna(a) else a, "kind": k,
+                 "summary": None if t is None or (isinstance(t, float) and np.isnan(t)) else t}
+                for a, k, t in frame[["at", "kind", "summary"]].itertuples(index=False)]
+
     # -- time lines -------------------------------------------------------------------------
     def timeline(self, customer_id: str, *, limit: int = 200) -> pd.DataFrame:
         """Orders, subscriptions, interactions, tickets and feedback of one customer, newest

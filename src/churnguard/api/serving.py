@@ -356,9 +356,17 @@ def at_risk_page(con: duckdb.DuckDBPyConnection, *, owner: str | None = None,
 
 
 def timeline(con: duckdb.DuckDBPyConnection, customer_id: str, limit: int) -> pd.DataFrame:
+    return pd.DataFrame(timeline_rows(con, customer_id, limit),
+                        columns=["at", "kind", "summary"])
+
+
+def timeline_rows(con: duckdb.DuckDBPyConnection, customer_id: str,
+                  limit: int) -> list[tuple[Any, str, str | None]]:
+    """One customer's timeline as plain ``(at, kind, summary)`` rows, newest first (the
+    360 view's hot path: no DataFrame)."""
     return con.execute(f'SELECT "at", kind, summary FROM {TIMELINE} WHERE customer_id = ? '
-                       'ORDER BY "at" DESC NULLS LAST LIMIT ?', [customer_id, limit]).df()
+                       'ORDER BY "at" DESC NULLS LAST LIMIT ?', [customer_id, limit]).fetchall()
 
 
 __all__ = ["TABLES", "RefreshReport", "at_risk_page", "at_risk_rows", "built_version",
-           "customer_row", "is_current", "meta", "refresh", "timeline"]
+           "customer_row", "is_current", "meta", "refresh", "timeline", "timeline_rows"]

@@ -87,10 +87,10 @@ def get_customer(customer_id: str, an: AnalyticsDep, who: CurrentUser) -> Custom
     """The 360 view: profile, value, churn probability history, reasons and timeline."""
     row = customer_or_404(an, customer_id, who.owner_scope)
     prof = {k: clean(v) for k, v in (row.pop("profile", None) or {}).items()}
-    history = an.score_history(customer_id)
-    points = [ScorePoint(as_of=clean(r.as_of), churn_probability=float(r.churn_probability),
-                         risk_band=clean(r.risk_band)) for r in history.itertuples()]
-    timeline = [TimelineItem(**r) for r in records(an.timeline(customer_id))]
+    points = [ScorePoint(as_of=clean(p["as_of"]), churn_probability=float(
+        p["churn_probability"]), risk_band=clean(p["risk_band"]))
+        for p in an.score_points(customer_id)]
+    timeline = [TimelineItem(**r) for r in an.timeline_items(customer_id)]
     has = an.has_scores
     return Customer360Public(
         customer=CustomerPublic.model_validate(row), profile=prof,

@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 
 from churnguard.act.inputs import model_scores
-from churnguard.act.models import Alert, Case, OutboxMessage
+from churnguard.act.models import Alert, OutboxMessage
 from churnguard.act.run import RunError, daily_run
 from churnguard.appdb import AppDB
 from churnguard.predict.dataset import parse_as_of
 from churnguard.warehouse import Workspace
+
+from .test_run import counts
 
 AS_OF = "2026-06-01"
 TEAM = ["alice", "Zhou Retention"]  # not owners of any simulated customer
@@ -72,15 +74,6 @@ cooldown_days = 30
 """.replace("'", '"'))
 
 
-def _counts(root: Path) -> tuple[int, int, int]:
-    with Workspace.open(root, read_only=True) as ws:
-        db = AppDB.for_workspace(ws)
-    with db.session() as s:
-        out = (s.query(Alert).count(), s.query(Case).count(), s.query(OutboxMessage).count())
-    db.dispose()
-    return out
-
-
 @pytest.mark.slow
 def test_run_with_a_trained_model_fires_routes_delivers_and_is_idempotent(
         shop: Path, hook_server) -> None:
@@ -113,14 +106,14 @@ def test_run_with_a_trained_model_fires_routes_delivers_and_is_idempotent(
     body = next(iter(hook_server.processed.values())).body
     assert CJK.search(body["title"]) and "原因" in body["text"] and "流失概率" in body["text"]
     assert body["alert"]["language"] == "zh"
-    before = _counts(shop)
+    before = counts(shop)
 
     with Workspace.open(shop) as ws:
         second = daily_run(ws, as_of=AS_OF)
     again = {s.name: s for s in second.steps}
     assert again["score"].status == "ok" and "reused today's" in again["score"].note
     assert "0 new alerts" in again["alerts"].note
-    assert _counts(shop) == before
+    assert counts(shop) == before
     assert len(hook_server.requests) == n_msgs  # nothing delivered twice
 
 
@@ -131,4 +124,4 @@ def test_rule_routing_to_an_unknown_team_stops_the_run(shop: Path, hook_server) 
         daily_run(ws, as_of=AS_OF)
     text = str(err.value)
     assert "check config" in text and "'retension'" in text and "did you mean retention" in text
-    assert _counts(shop) == (0, 0, 0)
+    assert counts(shop) == (0, 0, 0)

@@ -57,7 +57,8 @@ def serve(
     console.print(f"[green]churnguard[/] serving {path} on http://{host}:{port}/ "
                   f"(API docs: /docs{f'; {workers} processes' if workers > 1 else ''})")
     if workers == 1:
-        app = create_app(path, database_url=database_url, secure_cookies=secure_cookies)
+        app = create_app(path, database_url=database_url, secure_cookies=secure_cookies,
+                         warm_up=True)
         uvicorn.run(app, host=host, port=port, log_level="info")
         return
     # several processes: each builds its own app from the settings passed in the environment
@@ -65,7 +66,8 @@ def serve(
 
     os.environ[ENV_SETTINGS] = json.dumps({
         "workspace": str(Path(path).resolve()), "database_url": database_url,
-        "secure_cookies": secure_cookies})
+        "secure_cookies": secure_cookies, "warm_up": True,
+        "duckdb_threads": max(1, (os.cpu_count() or 1) // workers)})
     uvicorn.run("churnguard.api.main:app_from_env", factory=True, host=host, port=port,
                 workers=workers, log_level="info")
 

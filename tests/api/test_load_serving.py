@@ -61,9 +61,11 @@ def test_serving_rows_equal_the_live_computation(scored: Path) -> None:
                     "model_version", "value_band"):
             assert a[col].astype("string").fillna("").equals(
                 b[col].astype("string").fillna("")), col
+        # the live side refits the value model: DuckDB's parallel sums feed the optimiser
+        # in varying order, so CLV agrees to ~3e-7 relative, not to the last bit
         for col in ("clv", "risk", "churn_probability", "expected_loss", "p_alive"):
             np.testing.assert_allclose(a[col].astype(float), b[col].astype(float),
-                                       rtol=1e-9, equal_nan=True, err_msg=col)
+                                       rtol=1e-5, equal_nan=True, err_msg=col)
         # one customer: the index lookup returns the same row, its profile and history
         cid = str(b[b["churn_probability"].notna()].index[0])
         row = fast.customer(cid)
@@ -81,13 +83,18 @@ def test_at_risk_pages_equal_the_live_list(scored: Path) -> None:
         for owner, filters in ((None, {}), (OWNER, {}), (None, {"risk_band": "high"}),
                                (None, {"owner": OWNER, "value_band": "high"})):
             frame, source = live.at_risk_frame(owner, filters)
-            for offset in (0, 7):
+            # 990: a page across the end of the rows kept in memory (AT_RISK_HEAD = 1000)
+            for offset in (0, 7, 990):
                 page, count, fsource = fast.at_risk(owner, filters, limit=20, offset=offset)
                 assert (count, fsource) == (len(frame), source) == (count, "model")
                 assert list(page["customer_id"]) == list(
                     frame["customer_id"].iloc[offset: offset + 20])
             if owner:
                 assert set(page["owner"]) <= {owner}
+        # past the end of a filtered list: no rows, the columns and the count still there
+        page, count, _ = fast.at_risk(None, {"risk_band": "high"}, limit=20, offset=10**6)
+        assert len(page) == 0 and "customer_id" in page.columns
+        assert count == len(live.at_risk_frame(None, {"risk_band": "high"})[0])
         summary = fast.at_risk_summary()
         frame, _ = live.at_risk_frame()
         assert summary["high"] == int((frame["risk_band"] == "high").sum())

@@ -45,6 +45,10 @@ def scoped(frame: pd.DataFrame, owner: str | None) -> pd.DataFrame:
     return frame[frame["owner"] == owner]
 
 
+#: rows of the unfiltered at-risk list kept in memory per data version (its first pages)
+AT_RISK_HEAD = 1000
+
+
 class Analytics:
     """The numbers of one workspace as of its data; cached per data version."""
 
@@ -56,6 +60,12 @@ class Analytics:
         self.serving = serving and cache.memo(
             self.version, "serving", lambda: srv.built_version(ws.warehouse.duck) == self.version)
         self._rows: dict[str, dict[str, Any] | None] = {}
+
+    @property
+    def serving_meta(self) -> dict[str, Any]:
+        """``app_meta`` of the current serving tables (read once per data version)."""
+        return self.cache.memo(self.version, "serving_meta",
+                               lambda: srv.meta(self.ws.warehouse.duck))
 
     # -- helpers ----------------------------------------------------------------------------
     def _sql(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
@@ -121,9 +131,18 @@ class Analytics:
         """A page of the at-risk list (rows, rows matching, risk source)."""
         filters = {k: v for k, v in (filters or {}).items() if v}
         if self.serving:
+            m = self.serving_meta
+            if owner is None and not filters and offset + limit <= AT_RISK_HEAD:
+                # the first pages of the whole list (what the dashboard opens on) are the
+                # same for every analyst: read once per data version
+                head = self.cache.memo(self.version, "at_risk_head", lambda: srv.at_risk_page(
+                    self.ws.warehouse.duck, limit=AT_RISK_HEAD, total=0)[0])
+                page = head.iloc[offset: offset + limit].reset_index(drop=True).copy()
+                return page, int(m["at_risk"]), str(m["risk_source"])
             page, count = srv.at_risk_page(self.ws.warehouse.duck, owner=owner,
-                                           filters=filters, limit=limit, offset=offset)
-            return page, count, str(srv.meta(self.ws.warehouse.duck)["risk_source"])
+                                           filters=filters, limit=limit, offset=offset,
+                                           total=int(m["at_risk"]))
+            return page, count, str(m["risk_source"])
         frame, source = self.at_risk_frame(owner, filters)
         return frame.iloc[offset: offset + limit], len(frame), source
 
@@ -139,7 +158,7 @@ class Analytics:
     def at_risk_summary(self, owner: str | None = None) -> dict[str, Any]:
         """High-risk customers, value at stake and risk source of the list."""
         if self.serving and owner is None:
-            m = srv.meta(self.ws.warehouse.duck)
+            m = self.serving_meta
             return {"high": int(m["high_risk"]), "value_at_stake": float(m["value_at_stake"]),
                     "source": str(m["risk_source"])}
         frame, source = self.at_risk_frame(owner)
@@ -273,8 +292,7 @@ class Analytics:
     def timeline_items(self, customer_id: str, *, limit: int = 200) -> list[dict[str, Any]]:
         """:meth:`timeline` as plain dicts (``at, kind, summary``), without a DataFrame when
         the serving tables are current."""
-        if self.serving and self.cache.memo(self.version, "timeline_built", lambda: bool(
-                srv.meta(self.ws.warehouse.duck).get("timeline"))):
+        if self.serving and self.serving_meta.get("timeline"):
             return [{"at": a, "kind": k, "summary": t}
                     for a, k, t in srv.timeline_rows(self.ws.warehouse.duck, customer_id,
                                                      int(limit))]
@@ -287,8 +305,7 @@ class Analytics:
     def timeline(self, customer_id: str, *, limit: int = 200) -> pd.DataFrame:
         """Orders, subscriptions, interactions, tickets and feedback of one customer, newest
         first: columns ``at, kind, summary``."""
-        if self.serving and self.cache.memo(self.version, "timeline_built", lambda: bool(
-                srv.meta(self.ws.warehouse.duck).get("timeline"))):
+        if self.serving and self.serving_meta.get("timeline"):
             return srv.timeline(self.ws.warehouse.duck, customer_id, int(limit))
         sql = """
         SELECT * FROM (

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from churnguard import __version__
 from churnguard.api import errors
@@ -47,6 +48,8 @@ def create_app(workspace_path: str | Path, *, web: bool = True, **settings: Any)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if cfg.warm_up:
+            await run_in_threadpool(state.warm)
         yield
         state.close()
 

@@ -331,11 +331,11 @@ def customer_row(con: duckdb.DuckDBPyConnection, customer_id: str) -> dict[str, 
 
 def at_risk_page(con: duckdb.DuckDBPyConnection, *, owner: str | None = None,
                  filters: dict[str, str | None] | None = None, limit: int = 50,
-                 offset: int = 0) -> tuple[pd.DataFrame, int]:
+                 offset: int = 0, total: int | None = None) -> tuple[pd.DataFrame, int]:
     """One page of the ranked at-risk list and the number of rows matching.
 
     Without filters the page is a range of ranks (zone maps skip the rest of the table)
-    and the count comes from ``app_meta``.
+    and the count is ``total`` (the list's length), else read from ``app_meta``.
     """
     where, params = [], []
     for column, value in [("owner", owner), *sorted((filters or {}).items())]:
@@ -346,12 +346,21 @@ def at_risk_page(con: duckdb.DuckDBPyConnection, *, owner: str | None = None,
         page = con.execute(
             f"SELECT * FROM {AT_RISK} WHERE risk_rank > ? AND risk_rank <= ? ORDER BY risk_rank",
             [offset, offset + limit]).df()
-        return page, int(meta(con)["at_risk"])
+        return page, int(meta(con)["at_risk"]) if total is None else total
     cond = " AND ".join(where)
     count = int(con.execute(f"SELECT count(*) FROM {AT_RISK} WHERE {cond}",
                             params).fetchone()[0])  # type: ignore[index]
-    page = con.execute(f"SELECT * FROM {AT_RISK} WHERE {cond} ORDER BY risk_rank "
-                       "LIMIT ? OFFSET ?", [*params, limit, offset]).df()
+    # the page's ranks first (a narrow top-N over two columns), then those rows: sorting
+    # whole rows to skip ``offset`` of them costs ten times more on a large list
+    ranks = [r[0] for r in con.execute(
+        f"SELECT risk_rank FROM {AT_RISK} WHERE {cond} ORDER BY risk_rank LIMIT ? OFFSET ?",
+        [*params, limit, offset]).fetchall()]
+    if not ranks:
+        return con.execute(f"SELECT * FROM {AT_RISK} WHERE false").df(), count
+    page = con.execute(
+        f"SELECT * FROM {AT_RISK} WHERE risk_rank BETWEEN ? AND ? "
+        "AND list_contains(?, risk_rank) ORDER BY risk_rank",
+        [ranks[0], ranks[-1], ranks]).df()
     return page, count
 
 

@@ -164,7 +164,7 @@ class WarehouseHandle:
                 try:
                     cursor.execute("SET TimeZone = 'UTC'")
                     view = Workspace(self.root, self.config, read_only=True)
-                    view._warehouse = Warehouse(ibis.duckdb.from_connection(cursor), cursor,
+                    view._warehouse = Warehouse(lambda: ibis.duckdb.from_connection(cursor), cursor,
                                                 self.config.warehouse.url)
                     view.epoch = self.epoch  # type: ignore[attr-defined]
                     yield view

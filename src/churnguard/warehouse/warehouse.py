@@ -58,9 +58,19 @@ class Warehouse:
     """Contract tables in one database, reachable as DuckDB SQL (``con``) and Ibis (``ibis``)."""
 
     def __init__(self, backend: Any, con: duckdb.DuckDBPyConnection | None, url: str) -> None:
-        self.ibis = backend
+        """``backend``: the Ibis backend, or a function making it on first use (wrapping a
+        DuckDB cursor in Ibis costs about 1 ms: a dashboard request that only runs plain
+        queries should not pay it)."""
+        self._ibis = backend
         self.con = con
         self.url = url
+
+    @property
+    def ibis(self) -> Any:
+        """The Ibis backend on this warehouse."""
+        if not hasattr(self._ibis, "table"):  # a factory, not yet called
+            self._ibis = self._ibis()
+        return self._ibis
 
     @classmethod
     def connect(cls, cfg: WarehouseSection, *, root: Path, read_only: bool = False) -> Warehouse:

@@ -199,3 +199,24 @@ def test_stale_serving_tables_are_not_used(scored: Path, tmp_path: Path) -> None
             "SELECT count(DISTINCT customer_id) FROM score_history "
             "WHERE as_of = TIMESTAMPTZ '2026-02-01 00:00:00+00'").fetchone()[0]
         assert rescored > 0 and int((days == "2026-02-01").sum()) == rescored
+
+
+def test_memo_keeps_a_bounded_family_per_version(tmp_path: Path) -> None:
+    """Values keyed by user input (at-risk filters) stay bounded; a new version drops all."""
+    cache = FrameCache(tmp_path, persist=False)
+    calls: list[str] = []
+
+    def value(name: str) -> str:
+        calls.append(name)
+        return name.upper()
+
+    for k in range(5):
+        assert cache.memo("v1", f"ranks:{k}", lambda k=k: value(f"f{k}"), keep=3) == f"F{k}"
+    assert cache.memo("v1", "head", lambda: value("head")) == "HEAD"
+    # the three newest filters are kept, the two oldest computed again
+    for k in (2, 3, 4, 0):
+        cache.memo("v1", f"ranks:{k}", lambda k=k: value(f"f{k}"), keep=3)
+    assert calls == ["f0", "f1", "f2", "f3", "f4", "head", "f0"]
+    cache.memo("v2", "head", lambda: value("head2"))
+    cache.memo("v2", "ranks:4", lambda: value("f4-v2"), keep=3)
+    assert calls[-2:] == ["head2", "f4-v2"]

@@ -15,6 +15,7 @@ is loaded from ``app_customers`` instead of being recomputed.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import warnings
 from typing import TYPE_CHECKING, Any
@@ -47,6 +48,8 @@ def scoped(frame: pd.DataFrame, owner: str | None) -> pd.DataFrame:
 
 #: rows of the unfiltered at-risk list kept in memory per data version (its first pages)
 AT_RISK_HEAD = 1000
+#: filters whose matching at-risk ranks are kept in memory per data version
+AT_RISK_FILTERS_KEPT = 32
 
 
 class Analytics:
@@ -132,17 +135,22 @@ class Analytics:
         filters = {k: v for k, v in (filters or {}).items() if v}
         if self.serving:
             m = self.serving_meta
-            if owner is None and not filters and offset + limit <= AT_RISK_HEAD:
-                # the first pages of the whole list (what the dashboard opens on) are the
-                # same for every analyst: read once per data version
-                head = self.cache.memo(self.version, "at_risk_head", lambda: srv.at_risk_page(
-                    self.ws.warehouse.duck, limit=AT_RISK_HEAD, total=0)[0])
-                page = head.iloc[offset: offset + limit].reset_index(drop=True).copy()
-                return page, int(m["at_risk"]), str(m["risk_source"])
-            page, count = srv.at_risk_page(self.ws.warehouse.duck, owner=owner,
-                                           filters=filters, limit=limit, offset=offset,
-                                           total=int(m["at_risk"]))
-            return page, count, str(m["risk_source"])
+            con = self.ws.warehouse.duck
+            # the list's first rows (what the dashboard opens on, and most filtered pages:
+            # the riskiest customers come first) are read once per data version
+            head = self.cache.memo(self.version, "at_risk_head", lambda: srv.rows_by_rank(
+                con, np.arange(1, min(AT_RISK_HEAD, int(m["at_risk"])) + 1)))
+            if owner is None and not filters:
+                count = int(m["at_risk"])
+                ranks = np.arange(offset + 1, min(offset + limit, count) + 1)
+            else:  # the matching ranks, once per filter (a few bytes per row)
+                key = json.dumps([owner, sorted(filters.items())])
+                every = self.cache.memo(
+                    self.version, f"at_risk_ranks:{key}",
+                    lambda: srv.at_risk_ranks(con, owner=owner, filters=filters),
+                    keep=AT_RISK_FILTERS_KEPT)
+                count, ranks = len(every), every[offset: offset + limit]
+            return srv.rows_by_rank(con, ranks, head), count, str(m["risk_source"])
         frame, source = self.at_risk_frame(owner, filters)
         return frame.iloc[offset: offset + limit], len(frame), source
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 CACHE_DIR = Path(".cache") / "app"
 T = TypeVar("T")
+_MISSING = object()
 
 
 def warehouse_version(ws: Workspace) -> str:
@@ -83,16 +84,28 @@ class FrameCache:
             self._epoch = known
         return data_version(ws, known[1])
 
-    def memo(self, version: str, name: str, compute: Callable[[], T]) -> T:
-        """A small value (flag, count) of ``version``, computed once."""
+    def memo(self, version: str, name: str, compute: Callable[[], T], *,
+             keep: int | None = None) -> T:
+        """A small value (flag, count) of ``version``, computed once.
+
+        With ``keep``, ``name`` is ``family:key`` and at most ``keep`` values of that family
+        are kept (the oldest computed go first): for values keyed by user input.
+        """
         key = (version, name)
-        if key not in self._memo:
-            value = compute()
-            with self._guard:
-                for k in [k for k in self._memo if k[0] != version]:
+        hit = self._memo.get(key, _MISSING)
+        if hit is not _MISSING:
+            return hit  # type: ignore[return-value]
+        value = compute()
+        with self._guard:
+            for k in [k for k in self._memo if k[0] != version]:
+                del self._memo[k]
+            if keep is not None:
+                family = name.split(":", 1)[0] + ":"
+                same = [k for k in self._memo if k[1].startswith(family)]
+                for k in same[: max(0, len(same) - keep + 1)]:
                     del self._memo[k]
-                self._memo[key] = value
-        return self._memo[key]  # type: ignore[return-value]
+            self._memo[key] = value
+        return value
 
     def _lock(self, name: str) -> threading.Lock:
         with self._guard:

@@ -329,39 +329,45 @@ def customer_row(con: duckdb.DuckDBPyConnection, customer_id: str) -> dict[str, 
     return out
 
 
-def at_risk_page(con: duckdb.DuckDBPyConnection, *, owner: str | None = None,
-                 filters: dict[str, str | None] | None = None, limit: int = 50,
-                 offset: int = 0, total: int | None = None) -> tuple[pd.DataFrame, int]:
-    """One page of the ranked at-risk list and the number of rows matching.
-
-    Without filters the page is a range of ranks (zone maps skip the rest of the table)
-    and the count is ``total`` (the list's length), else read from ``app_meta``.
-    """
+def at_risk_ranks(con: duckdb.DuckDBPyConnection, *, owner: str | None = None,
+                  filters: dict[str, str | None] | None = None) -> np.ndarray:
+    """The ranks (1 = most at risk) of the at-risk rows matching ``owner`` and ``filters``,
+    in order: one narrow scan, so a page and the count are slices of it."""
     where, params = [], []
     for column, value in [("owner", owner), *sorted((filters or {}).items())]:
         if value is not None and value != "":
             where.append(f'CAST("{column}" AS VARCHAR) = ?')
             params.append(value)
-    if not where:
-        page = con.execute(
-            f"SELECT * FROM {AT_RISK} WHERE risk_rank > ? AND risk_rank <= ? ORDER BY risk_rank",
-            [offset, offset + limit]).df()
-        return page, int(meta(con)["at_risk"]) if total is None else total
-    cond = " AND ".join(where)
-    count = int(con.execute(f"SELECT count(*) FROM {AT_RISK} WHERE {cond}",
-                            params).fetchone()[0])  # type: ignore[index]
-    # the page's ranks first (a narrow top-N over two columns), then those rows: sorting
-    # whole rows to skip ``offset`` of them costs ten times more on a large list
-    ranks = [r[0] for r in con.execute(
-        f"SELECT risk_rank FROM {AT_RISK} WHERE {cond} ORDER BY risk_rank LIMIT ? OFFSET ?",
-        [*params, limit, offset]).fetchall()]
-    if not ranks:
-        return con.execute(f"SELECT * FROM {AT_RISK} WHERE false").df(), count
-    page = con.execute(
-        f"SELECT * FROM {AT_RISK} WHERE risk_rank BETWEEN ? AND ? "
-        "AND list_contains(?, risk_rank) ORDER BY risk_rank",
-        [ranks[0], ranks[-1], ranks]).df()
-    return page, count
+    cond = " AND ".join(where) or "true"
+    got = con.execute(f"SELECT risk_rank FROM {AT_RISK} WHERE {cond} ORDER BY risk_rank",
+                      params).fetchnumpy()["risk_rank"]
+    return np.asarray(got, dtype=np.int64)
+
+
+def rows_by_rank(con: duckdb.DuckDBPyConnection, ranks: np.ndarray,
+                 head: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The at-risk rows of ``ranks`` (ascending), from ``head`` (the list's first rows,
+    kept in memory) when they all fall in it, else by a range read of the sorted table."""
+    if head is not None and (len(ranks) == 0 or int(ranks[-1]) <= len(head)):
+        return head.iloc[np.asarray(ranks, dtype=np.int64) - 1].reset_index(drop=True).copy()
+    if len(ranks) == 0:
+        return con.execute(f"SELECT * FROM {AT_RISK} WHERE false").df()
+    lo, hi = int(ranks[0]), int(ranks[-1])
+    if hi - lo + 1 == len(ranks):  # consecutive ranks: a plain range
+        return con.execute(f"SELECT * FROM {AT_RISK} WHERE risk_rank BETWEEN ? AND ? "
+                           "ORDER BY risk_rank", [lo, hi]).df()
+    return con.execute(f"SELECT * FROM {AT_RISK} WHERE risk_rank BETWEEN ? AND ? "
+                       "AND list_contains(?, risk_rank) ORDER BY risk_rank",
+                       [lo, hi, [int(r) for r in ranks]]).df()
+
+
+def at_risk_page(con: duckdb.DuckDBPyConnection, *, owner: str | None = None,
+                 filters: dict[str, str | None] | None = None, limit: int = 50,
+                 offset: int = 0) -> tuple[pd.DataFrame, int]:
+    """One page of the ranked at-risk list and the number of rows matching (uncached: the
+    server keeps :func:`at_risk_ranks` per filter, see ``Analytics.at_risk``)."""
+    ranks = at_risk_ranks(con, owner=owner, filters=filters)
+    return rows_by_rank(con, ranks[offset: offset + limit]), len(ranks)
 
 
 def timeline(con: duckdb.DuckDBPyConnection, customer_id: str, limit: int) -> pd.DataFrame:
@@ -377,5 +383,6 @@ def timeline_rows(con: duckdb.DuckDBPyConnection, customer_id: str,
                        'ORDER BY "at" DESC NULLS LAST LIMIT ?', [customer_id, limit]).fetchall()
 
 
-__all__ = ["TABLES", "RefreshReport", "at_risk_page", "at_risk_rows", "built_version",
-           "customer_row", "is_current", "meta", "refresh", "timeline", "timeline_rows"]
+__all__ = ["TABLES", "RefreshReport", "at_risk_page", "at_risk_ranks", "at_risk_rows",
+           "built_version", "customer_row", "is_current", "meta", "refresh", "rows_by_rank",
+           "timeline", "timeline_rows"]

@@ -172,7 +172,8 @@ def explain(
     if not shown:
         console.print("  nothing raises this customer's risk above the average")
     groups = ", ".join(f"{g} {v:+.2f}" for g, v in e["groups"][:6])
-    console.print(f"[dim]log-odds by reason group: {groups}[/]")
+    unit = "log-odds" if e["model_kind"] == "lightgbm" else "risk points"
+    console.print(f"[dim]{unit} by reason group: {groups}[/]")
 
 
 def models(path: PathArg) -> None:

@@ -128,6 +128,46 @@ def telecom_csv(path: Path, n: int = 3000, seed: int = 5) -> None:
                  ).to_csv(path, index=False)
 
 
+def test_snapshot_under_500_falls_back_to_segment_churn_rates(tmp_path: Path) -> None:
+    """300 customers of a telecom export: too few for a model, and the recency rule reads
+    nothing without events (it gave every customer the same score). The fallback ranks by
+    the churn rates of each customer's segments, learnt from the 300, and is checked on
+    3,000 other customers of the same generator."""
+    from churnguard.predict.dataset import snapshot_examples, workspace_tables
+    from churnguard.predict.metrics import auc
+    from churnguard.predict.rules import segment_risk
+
+    def load(name: str, n: int, seed: int) -> Path:
+        root = tmp_path / name
+        Workspace.init(root).close()
+        telecom_csv(root / "customers.csv", n=n, seed=seed)
+        with Workspace.open(root) as ws:
+            ingest_file(ws, "customers", root / "customers.csv")
+        return root
+
+    small, other = load("small", 300, 5), load("other", 3000, 9)
+    with Workspace.open(small) as ws:
+        r = train(ws)
+        s = score(ws)
+    assert r.kind == "rule" and r.activated, r.message
+    assert "fewer than 500" in r.message and "segments" in r.message
+    weights = {t["name"]: t["weight"] for t in r.meta["params"]["segments"]["features"]}
+    assert {"attr_contract", "attr_internetservice", "attr_tenure"} <= set(weights)
+    assert sum(weights.values()) == pytest.approx(1.0)
+    assert s.frame is not None and len(s.frame) > 150
+    p = s.frame["churn_probability"]
+    assert p.between(0, 1).all() and p.nunique() > 20 and p.std() > 0.03, p.describe()
+    assert s.frame["reason_1"].notna().mean() > 0.8
+    assert "contract_ending" in set(s.frame["reason_1"].dropna())
+    # out of sample: it ranks the 3,000 unseen customers well (a random score: 0.5)
+    with Workspace.open(other, read_only=True) as ws:
+        ex = snapshot_examples(workspace_tables(ws))
+    risk, parts = segment_risk(ex.frame, r.meta["params"]["segments"])
+    np.testing.assert_allclose(risk, r.meta["params"]["segments"]["base_rate"]
+                               + parts.sum(axis=1))
+    assert auc(ex.frame["churned"].to_numpy(), risk) > 0.72
+
+
 @pytest.fixture(scope="module")
 def telecom(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("telecom") / "telco"

@@ -37,7 +37,7 @@ from churnguard.predict.dataset import _empty, parse_as_of, workspace_tables
 from churnguard.predict.features import build_features, feature_registry
 from churnguard.predict.reasons import TOP_REASONS, ReasonPlan, sentence_columns
 from churnguard.predict.registry import ModelRegistry, SavedModel
-from churnguard.predict.rules import RULE_FEATURES, rule_risk
+from churnguard.predict.rules import RULE_FEATURES, rule_risk, segment_risk
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -153,10 +153,17 @@ class BatchScorer:
         self.saved, self.method = saved, method
         self.meta = saved.meta
         model = saved.model
+        # a snapshot workspace's rule: its segments' churn rates (see .rules)
+        self.segments = (self.meta.get("params") or {}).get("segments") if model is None \
+            else None
         # the rule's parts whose feature this workspace has (a snapshot lacks the events)
         self.rule_keep = [j for j, f in enumerate(RULE_FEATURES) if f in registry]
-        feats = (model.encoder_.features if model is not None
-                 else [RULE_FEATURES[j] for j in self.rule_keep])
+        if self.segments is not None:
+            self.rule_keep = list(range(len(self.segments["features"])))
+            feats = [t["name"] for t in self.segments["features"]]
+        else:
+            feats = (model.encoder_.features if model is not None
+                     else [RULE_FEATURES[j] for j in self.rule_keep])
         self.plan = ReasonPlan.of(feats, registry)
         self.weights = self.plan.matrix()
         self.sentences: dict[tuple[Any, ...], tuple[str, ...]] = {}  # across batches
@@ -172,7 +179,8 @@ class BatchScorer:
         model = self.saved.model
         if model is None:
             pdf = frame if isinstance(frame, pd.DataFrame) else frame.to_pandas()
-            p, parts = rule_risk(pdf, int(self.meta["params"]["window_days"]))
+            p, parts = (segment_risk(pdf, self.segments) if self.segments is not None
+                        else rule_risk(pdf, int(self.meta["params"]["window_days"])))
             return p, ("parts", parts)
         m = model.matrix(frame)
         if explain and self.paths is not None and self.paths.sigmoid_output:

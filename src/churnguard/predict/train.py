@@ -34,7 +34,7 @@ from churnguard.predict.dataset import (
 from churnguard.predict.features import feature_registry
 from churnguard.predict.pipeline import MIN_CUSTOMERS, Fit, InsufficientDataError, fit_at, fit_rows
 from churnguard.predict.registry import ModelRegistry
-from churnguard.predict.rules import RULE_FEATURES
+from churnguard.predict.rules import RULE_FEATURES, fit_segment_rates, segment_risk
 
 if TYPE_CHECKING:
     from churnguard.warehouse.workspace import Workspace
@@ -85,16 +85,32 @@ def _bands(p: np.ndarray) -> dict[str, float]:
 
 def _fallback(ws: Workspace, reg: ModelRegistry, horizon_days: int, rules: ChurnRules,
               reason: str, common: dict[str, Any]) -> TrainResult:
-    current = feature_registry(workspace_tables(ws))
+    tables = workspace_tables(ws)
+    current = feature_registry(tables)
     meta = {**common, "kind": "rule", "params": {"window_days": rules.inactive_days},
             "features": _features_meta([f for f in RULE_FEATURES if f in current], current),
             "risk_bands": {"high": 0.6, "medium": 0.3}, "grade": None,
             "note": f"rule-based risk score: {reason}", "metrics": {}}
+    if common.get("mode") == "snapshot":
+        # no events: recency and trends are unknown for everyone, so the rule reads the
+        # churn rates of the customers' own segments (needs some churned flags)
+        ex = snapshot_examples(tables)
+        y = ex.frame["churned"].to_numpy()
+        feats = [f for f in ex.registry if f in ex.frame.columns]
+        cats = {f for f in feats if ex.registry[f].kind == "categorical"}
+        rates = fit_segment_rates(ex.frame, y, feats, cats)
+        if rates["features"]:
+            risk, _ = segment_risk(ex.frame, rates)
+            used = [str(t["name"]) for t in rates["features"]]  # type: ignore[union-attr]
+            meta |= {"params": {"window_days": rules.inactive_days, "segments": rates},
+                     "features": _features_meta(used, current), "risk_bands": _bands(risk),
+                     "note": f"segment churn rates: {reason}"}
     version = reg.save(meta, None)
     reg.activate(version)
-    msg = (f"not enough data for a model ({reason}); registered a rule-based risk score as "
-           f"{version} and activated it. Its scores rank customers but are not calibrated "
-           "probabilities.")
+    what = ("a rule-based risk score (the churn rates of each customer's segments)"
+            if "segments" in meta["params"] else "a rule-based risk score")
+    msg = (f"not enough data for a model ({reason}); registered {what} as {version} and "
+           "activated it. Its scores rank customers but are not calibrated probabilities.")
     return TrainResult(version, "rule", True, None, msg, None, meta)
 
 

@@ -216,6 +216,23 @@ def measure_outcomes(ws: Workspace, db: AppDB, as_of: datetime) -> int:
         return len(todo)
 
 
+#: what a complaint / feedback case's stored title shows when it has no category
+UNCATEGORISED = "uncategorised"
+UNCLASSIFIED = "unclassified"
+
+
+def complaint_title(category: str | None) -> str:
+    """The stored (English) title of a case opened by a complaint: ``complaint (billing)``.
+    :func:`churnguard.act.words.case_title` reads it back to show it in other languages."""
+    return f"complaint ({category or UNCATEGORISED})"
+
+
+def feedback_title(kind: str, reason: str | None) -> str:
+    """The stored (English) title of a case opened by negative feedback of source ``kind``
+    (nps, csat, exit_survey, cancel_prompt): ``nps feedback (price)``."""
+    return f"{kind} feedback ({reason or UNCLASSIFIED})"
+
+
 def cases_from_feedback(ws: Workspace, db: AppDB, as_of: datetime, *,
                         since_days: int = 7) -> int:
     """Open cases for complaints and negative feedback of the ``since_days`` before
@@ -231,7 +248,7 @@ def cases_from_feedback(ws: Workspace, db: AppDB, as_of: datetime, *,
         t = t.filter(t.is_complaint, t.opened_at >= start, t.opened_at < as_of)
         for r in t.select("ticket_id", "customer_id", "category").to_pyarrow().to_pylist():
             items.append(("complaint", str(r["ticket_id"]), str(r["customer_id"]),
-                          r["category"], f"complaint ({r['category'] or 'uncategorised'})"))
+                          r["category"], complaint_title(r["category"])))
     if "feedback" in names:
         f = wh.table("feedback")
         neg = (((f.source == "nps") & (f.score <= 6)) | ((f.source == "csat") & (f.score <= 2))
@@ -240,7 +257,7 @@ def cases_from_feedback(ws: Workspace, db: AppDB, as_of: datetime, *,
         for r in f.select("feedback_id", "customer_id", "source", "reason").to_pyarrow(
                 ).to_pylist():
             items.append(("feedback", str(r["feedback_id"]), str(r["customer_id"]),
-                          r["reason"], f"{r['source']} feedback ({r['reason'] or 'unclassified'})"))
+                          r["reason"], feedback_title(r["source"], r["reason"])))
     if not items:
         return 0
     cust = wh.table("customers")
@@ -268,7 +285,7 @@ def cases_from_feedback(ws: Workspace, db: AppDB, as_of: datetime, *,
     return opened
 
 
-__all__ = ["OPEN_STATES", "TRANSITIONS", "CaseStateError", "add_note", "assign",
-           "best_retention_staff", "case_stats", "cases_from_feedback", "get_case",
-           "list_cases", "measure_outcomes", "open_case_of", "open_or_join", "reply",
-           "transition"]
+__all__ = ["OPEN_STATES", "TRANSITIONS", "UNCATEGORISED", "UNCLASSIFIED", "CaseStateError",
+           "add_note", "assign", "best_retention_staff", "case_stats", "cases_from_feedback",
+           "complaint_title", "feedback_title", "get_case", "list_cases", "measure_outcomes",
+           "open_case_of", "open_or_join", "reply", "transition"]

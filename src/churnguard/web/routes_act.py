@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from churnguard.act import cases as C
 from churnguard.act.models import Alert, Case
-from churnguard.act.words import alert_reasons, playbook_label
+from churnguard.act.words import alert_reasons, case_event_text, case_title, playbook_label
 from churnguard.api.accounts import Principal
 from churnguard.api.analytics import Analytics, scoped
 from churnguard.api.deps import AnalyticsDep, SessionDep
@@ -66,10 +66,14 @@ def alert_row(a: Alert, owner: str | None, lang: str, rules: dict[str, Any]) -> 
 
 
 def case_row(c: Case, owner: str | None, lang: str) -> dict[str, Any]:
-    """A case as the templates show it. Its stored subject is English ("<rule>: <reasons>");
-    in another language an alert's case shows the rule's name only (its reasons are shown
-    in the language with the alerts)."""
-    title = c.title if lang == "en" or c.source != "alert" else c.title.split(": ", 1)[0]
+    """A case as the templates show it. Its stored subject is English: in another
+    language an alert's case ("<rule>: <reasons>") shows the rule's name only (its reasons
+    are shown in the language with the alerts), a complaint's or feedback's case its title
+    in that language (:func:`churnguard.act.words.case_title`)."""
+    if c.source == "alert":
+        title = c.title if lang == "en" else c.title.split(": ", 1)[0]
+    else:
+        title = case_title(c.source, c.category, c.title, lang)
     return {"id": c.id, "customer_id": c.customer_id, "owner": owner, "state": c.state,
             "source": c.source, "title": title, "assignee": c.assignee,
             "playbook": c.playbook, "playbook_label": playbook_label(c.playbook, lang),
@@ -136,10 +140,19 @@ def _case_context(s: Session, an: Analytics, who: Principal, case: Case, request
     lang = language_of(request, who)
     owner = A.owners_of(an, [case.customer_id]).get(case.customer_id)
     rules = A.rules_by_name(request)
-    return {"case": case_row(case, owner, lang), "next_states": list(C.TRANSITIONS[case.state]),
+    row = case_row(case, owner, lang)
+
+    def event_text(kind: str, text: str) -> str:
+        """A history line in ``lang``: the case's title where the line quotes it."""
+        if kind == "opened" and text == case.title and case.source != "alert":
+            return str(row["title"])
+        return case_event_text(kind, text, lang)
+
+    return {"case": row, "next_states": list(C.TRANSITIONS[case.state]),
             "outcomes": [st for st in C.TRANSITIONS[case.state] if st != "contacted"],
-            "events": [{"at": e.at, "kind": e.kind, "text": e.text, "author": e.author,
-                        "state_from": e.state_from, "state_to": e.state_to}
+            "events": [{"at": e.at, "kind": e.kind, "text": event_text(e.kind, e.text),
+                        "author": e.author, "state_from": e.state_from,
+                        "state_to": e.state_to}
                        for e in case.events],
             "alerts": [alert_row(a, owner, lang, rules) for a in case.alerts],
             "message": None, "error": None, **extra}

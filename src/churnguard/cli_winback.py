@@ -1,8 +1,8 @@
 """``churnguard winback``: whom to win back among lost customers, with what, and fast saves.
 
 Prints the plan's counts by action and reason and the first customers to act on; ``--out``
-writes the whole list (.csv, .parquet or .html). Wired into the main app by
-``register(app)``.
+writes the whole list (.csv, .parquet or .html); ``--lang`` writes the ``why`` sentences in
+English, Simplified Chinese or Persian. Wired into the main app by ``register(app)``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from churnguard.cli_common import check_out, console, write_frame
+from churnguard.errors import InputError
 from churnguard.timeutil import to_utc
 
 WorkspaceArg = Annotated[Path, typer.Argument(help="Workspace folder.", show_default=False)]
@@ -41,16 +42,21 @@ def winback(
         help="List customers cancelling right now first.")] = True,
     segment_by: Annotated[str, typer.Option(
         help="Segment for SLTV (a customers column or attributes.<name>).")] = "plan",
+    lang: Annotated[str, typer.Option(
+        "--lang", help="Language of the why sentences: en, zh or fa.")] = "en",
 ) -> None:
     """Win back lost customers by SLTV and reason; fast saves for those cancelling now.
 
     The policy is the winback section of the workspace's churnguard.toml (docs/winback.md).
     """
-    from churnguard.act.winback import check_policy
+    from churnguard.act.winback import check_policy, why_in
     from churnguard.act.winback import winback as plan_winback
+    from churnguard.i18n import LANGUAGES
     from churnguard.reasons.training import model_dir
     from churnguard.warehouse import Workspace
 
+    if lang not in LANGUAGES:
+        raise InputError(f"--lang {lang!r}: use one of {', '.join(LANGUAGES)}")
     check_out(out)
     to_utc(as_of)  # a bad date fails before any work
     with Workspace.open(path, read_only=True) as ws:
@@ -59,6 +65,7 @@ def winback(
             console.print("[yellow]no saved reason classifier: training one for this run "
                           f"(`churnguard reasons {path} --train` saves it)[/]")
         df = plan_winback(ws, as_of=as_of, fast_saves=fast_saves, segment_by=segment_by)
+    df["why"] = why_in(df, lang)
     if df.empty:
         console.print(f"[yellow]no lost or cancelling customers in[/] {path}")
     else:

@@ -42,6 +42,7 @@ at most ``max_offers`` of them (highest SLTV first); the others are nurtured.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Literal
@@ -52,6 +53,8 @@ import pandas as pd
 
 from churnguard.contract.reasons import MAIN_REASONS, SUB_REASONS
 from churnguard.errors import ChurnguardError, ConfigError, InputError
+from churnguard.i18n import LANGUAGES
+from churnguard.i18n.ui import format_date, money, t
 from churnguard.reasons.analysis import CHURN_SOURCES
 from churnguard.reasons.taxonomy import UNKNOWN
 from churnguard.reasons.text import normalise
@@ -70,12 +73,11 @@ WINBACK_COLUMNS = (
     "customer_id", "churned_at", "days_lost", "sltv", "grade", "reason", "sub_reason",
     "reason_source", "action", "offer", "channel", "contact_every_days", "priority", "why",
     "duration_days", "competitor", "value_at_stake", "signal", "signal_at", "segment",
+    "why_key", "why_params",
 )
 #: order of the actions in the frame (fast saves first, those not pursued last)
 ACTION_ORDER: dict[str, int] = {"fast_save": 0, "offer": 1, "nurture": 2, "skip": 3}
 REASON_SOURCES = ("structured", "classified", "unknown")
-_SOURCE_WORDS = {"structured": "stated at cancellation", "classified": "read from their words",
-                 "unknown": "reason unknown"}
 
 
 @dataclass(frozen=True)
@@ -106,15 +108,10 @@ DEFAULT_PLANS: dict[str, WinbackPlan] = {
     "no_longer_needed": WinbackPlan(action="nurture", channel="email", contact_every_days=180,
                                     duration_days=730),
 }
-#: why a reason's customers are not pursued (skip) or only nurtured, in plain words
-_NOTES = {
-    "deliberate": "we let them go on purpose (unprofitable)",
-    "unprofitable": "we let them go on purpose (unprofitable)",
-    "over_marketing": "they left over too many messages; more contact pushes them further away",
-    "migration": "they moved away or no longer need the product",
-    "relocation": "they moved to an area we do not serve",
-    "no_longer_needed": "their need ended; a slow nurture in case it returns",
-}
+#: reasons whose customers are not pursued (skip) or only nurtured for a reason worth
+#: saying: the ``wbwhy.note.<code>`` sentence of the catalogue (i18n/ui.winback.*.json)
+_NOTES = frozenset({"deliberate", "unprofitable", "over_marketing", "migration", "relocation",
+                    "no_longer_needed"})
 
 
 def _layer(base: dict[str, object], plan: WinbackPlan | None) -> dict[str, object]:
@@ -177,26 +174,159 @@ def check_policy(policy: WinbackSection) -> None:
                               "name and the offer for customers lost to it")
 
 
-def _describe(reason: str, sub_reason: str, source: str) -> str:
+# -- the why sentence: a catalogue key and its parameters, rendered per language ----------
+
+def _note(reason: str, sub_reason: str) -> str | None:
+    """The note code of a reason (the sub-reason's first), or None."""
+    return sub_reason if sub_reason in _NOTES else reason if reason in _NOTES else None
+
+
+def _number(value: object) -> float | None:
+    """A finite number for the parameters (JSON has no NaN), else None."""
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return v if v == v else None
+
+
+def _contact_params(plan: Plan) -> dict[str, object]:
+    return {"channel": plan.channel, "every": int(plan.contact_every_days),
+            "duration": int(plan.duration_days)}
+
+
+def _label(key: str, code: str, language: str) -> str:
+    """The catalogue's word for ``code`` (``key``), or the code as written."""
+    try:
+        return t(key, language)
+    except InputError:
+        return code
+
+
+def _reason_words(p: dict[str, object], language: str) -> str:
     """The reason in words and where it came from, e.g. "price: price too high or raised;
-    stated at cancellation"."""
+    stated at cancellation" (other languages: the dashboard's label of the sub-reason)."""
+    reason, sub = str(p.get("reason") or UNKNOWN), str(p.get("sub_reason") or UNKNOWN)
     if reason == UNKNOWN:
-        return "reason unknown"
-    if sub_reason in SUB_REASONS:
-        text = f"{sub_reason.replace('_', ' ')}: {SUB_REASONS[sub_reason].description}"
+        return t("wbwhy.reason.unknown", language)
+    source = _label(f"wbwhy.source.{p.get('reason_source')}", str(p.get("reason_source")),
+                    language)
+    if sub in SUB_REASONS:
+        label = sub.replace("_", " ") if language == "en" else _label(
+            f"subreason.{sub}", sub, language)
+        return t("wbwhy.reason.sub", language, sub=label,
+                 description=_label(f"wbwhy.sub.{sub}", sub, language), source=source)
+    return t("wbwhy.reason.main", language,
+             description=_label(f"wbwhy.main.{reason}", reason, language), source=source)
+
+
+def _amount(value: object, language: str) -> str:
+    v = _number(value)
+    return t("value.unknown", language) if v is None else money(v, language)
+
+
+def why_text(key: str, params: dict[str, object], language: str = "en") -> str:
+    """The ``why`` sentence of a plan row in ``language`` (en, zh or fa).
+
+    ``key`` is a ``wbwhy.lost.*`` or ``wbwhy.cancel.*`` entry of the catalogue
+    (``i18n/ui.winback.<lang>.json``) and ``params`` its language-neutral parameters:
+    codes (reason, sub-reason, note, channel, signal), names as written (offer,
+    competitor, grade) and plain numbers, as kept in the ``why_key`` / ``why_params``
+    columns. Numbers are written in the language's digits, amounts with its separators,
+    dates in its calendar (:mod:`churnguard.i18n.ui`); codes the catalogue has a word for
+    are translated, other names are shown as written.
+
+    >>> p = {"days_lost": 30, "reason": "price", "sub_reason": "price",
+    ...      "reason_source": "structured", "sltv": 1234.0, "grade": "A", "offer":
+    ...      "winback_discount", "channel": "email", "every": 30, "duration": 90}
+    >>> print(why_text("wbwhy.lost.offer", p, "en"))  # doctest: +NORMALIZE_WHITESPACE
+    Lost 30 days ago (price: price too high or raised; stated at cancellation); SLTV 1,234
+    (grade A): offer winback_discount by email every 30 days for 90 days.
+    >>> print(why_text("wbwhy.lost.offer", p, "zh"))  # doctest: +NORMALIZE_WHITESPACE
+    30天前流失（价格：价格过高或已上涨；取消时说明）；SLTV 1,234（等级 A）：通过邮件提供
+    winback_discount，每30天一次，持续90天。
+    >>> why_text("wbwhy.lost.offer", p, "fa").split(" (")[0]
+    '۳۰ روز پیش از دست رفت'
+    """
+    if language not in LANGUAGES:
+        raise InputError(f"language {language!r}: use one of {', '.join(LANGUAGES)}")
+    p, lang = params, language
+    if key.startswith("wbwhy.lost."):
+        head = t("wbwhy.head.lost", lang, days=_whole(p.get("days_lost")),
+                 reason=_reason_words(p, lang), sltv=_amount(p.get("sltv"), lang),
+                 grade=p.get("grade"))
+    elif key.startswith("wbwhy.cancel."):
+        signal = str(p.get("signal"))
+        when = p.get("signal_at")
+        head = t("wbwhy.head.cancelling", lang,
+                 signal=_label(f"wbwhy.signal.{signal}", signal, lang),
+                 date=format_date(when, lang) if when else "?",
+                 reason=_reason_words(p, lang),
+                 value=_amount(p.get("value_at_stake"), lang))
     else:
-        text = MAIN_REASONS.get(reason, reason)
-    return f"{text}; {_SOURCE_WORDS[source]}"
+        raise InputError(f"why key {key!r}: not a win-back sentence (wbwhy.lost.* or "
+                         "wbwhy.cancel.*)")
+    values: dict[str, object] = {"head": head}
+    note = p.get("note")
+    if note:
+        values["note"] = _label(f"wbwhy.note.{note}", str(note), lang)
+    channel = p.get("channel")
+    if channel:
+        values["channel"] = _label(f"wbwhy.channel.{channel}", str(channel), lang)
+    for name in ("every", "duration", "max_days", "max_offers"):
+        if name in p:
+            values[name] = _whole(p[name])
+    if "min_sltv" in p:
+        values["min_sltv"] = _amount(p["min_sltv"], lang)
+    if "offer_grades" in p:
+        grades = [str(g) for g in p["offer_grades"]]  # type: ignore[attr-defined]
+        values["grades"] = (t("wbwhy.list_sep", lang).join(grades) if grades
+                            else t("wbwhy.grades.none", lang))
+    values["grade"] = p.get("grade")
+    values["offer"] = p.get("offer")
+    values["competitor"] = p.get("competitor")
+    if "channel" in values and "every" in values and "duration" in values:
+        kind = "wbwhy.contact.offer" if p.get("offer") else "wbwhy.contact.keep"
+        values["contact"] = t(kind, lang, offer=p.get("offer"),
+                              channel=values["channel"], every=values["every"],
+                              duration=values["duration"])
+    try:
+        return t(key, lang, **values)
+    except KeyError as exc:
+        raise InputError(f"why key {key!r} needs the parameter {exc.args[0]}") from None
 
 
-def _money(value: float) -> str:
-    return "unknown" if value != value else f"{value:,.0f}"
+def _whole(value: object) -> object:
+    """A whole number as an int (so it is written without decimals), else as given."""
+    v = _number(value)
+    return int(v) if v is not None and v == int(v) else value
 
 
-def _contact(plan: Plan, offer: str | None) -> str:
-    what = f"offer {offer}" if offer else "keep in touch"
-    return (f"{what} by {plan.channel} every {plan.contact_every_days} days for "
-            f"{plan.duration_days} days")
+def _why(key: str, params: dict[str, object]) -> dict[str, object]:
+    """The row's ``why`` (English), ``why_key`` and ``why_params`` (JSON text)."""
+    return {"why": why_text(key, params, "en"), "why_key": key,
+            "why_params": json.dumps(params, ensure_ascii=False, sort_keys=True)}
+
+
+def why_in(frame: pd.DataFrame, language: str) -> pd.Series:
+    """The ``why`` column of a win-back frame in ``language`` (en, zh or fa).
+
+    Rows rendered from their ``why_key`` / ``why_params``; a row without them (a frame
+    written before they existed) keeps its English ``why``.
+    """
+    if language not in LANGUAGES:
+        raise InputError(f"language {language!r}: use one of {', '.join(LANGUAGES)}")
+    if language == "en" or "why_key" not in frame.columns or frame.empty:
+        return frame["why"].copy() if "why" in frame.columns else pd.Series(
+            [None] * len(frame), index=frame.index, dtype=object)
+    out = []
+    for key, params, why in zip(frame["why_key"], frame["why_params"], frame["why"],
+                                strict=True):
+        if isinstance(key, str) and key and isinstance(params, str) and params:
+            out.append(why_text(key, json.loads(params), language))
+        else:
+            out.append(why)
+    return pd.Series(out, index=frame.index, dtype=object)
 
 
 def _with_reasons(frame: pd.DataFrame, reasons: pd.DataFrame) -> pd.DataFrame:
@@ -253,45 +383,48 @@ def plan_lost(lost: pd.DataFrame, reasons: pd.DataFrame, policy: WinbackSection)
         offer = plan.offer
         if plan.action == "offer" and r.reason == "competitor":
             offer = _competitor_offer(policy, r.competitor) or offer
-        head = (f"Lost {int(r.days_lost)} days ago "
-                f"({_describe(r.reason, r.sub_reason, r.reason_source)}); "
-                f"SLTV {_money(float(r.sltv))} (grade {r.grade})")
-        note = _NOTES.get(r.sub_reason) or _NOTES.get(r.reason)
+        base: dict[str, object] = {
+            "days_lost": _whole(r.days_lost), "reason": r.reason, "sub_reason": r.sub_reason,
+            "reason_source": r.reason_source, "sltv": _number(r.sltv),
+            "grade": None if pd.isna(r.grade) else str(r.grade)}
+        note = _note(r.reason, r.sub_reason)
+        nurture = _contact_params(plans[(UNKNOWN, UNKNOWN)])
         action = plan.action
         if r.days_lost > policy.max_days_lost:
-            action, why = "skip", (f"{head}: lost more than {policy.max_days_lost} days ago; "
-                                   "not pursued.")
+            action, key = "skip", "wbwhy.lost.too_long"
+            params = {**base, "max_days": policy.max_days_lost}
         elif not float(r.sltv) > policy.min_sltv:
-            action, why = "skip", (f"{head}: SLTV not above {policy.min_sltv:,.0f}; "
-                                   "not worth pursuing.")
+            action, key = "skip", "wbwhy.lost.low_sltv"
+            params = {**base, "min_sltv": policy.min_sltv}
         elif action == "skip":
-            why = f"{head}: {note or 'the policy skips this reason'}; not pursued."
+            key, params = "wbwhy.lost.skip", {**base, "note": note or "policy_skip_reason"}
         elif action == "offer" and r.grade not in policy.offer_grades:
             plan = plans[(UNKNOWN, UNKNOWN)]
-            action, offer = "nurture", None
-            why = (f"{head}: grade {r.grade} gets no offer (offers go to grades "
-                   f"{', '.join(policy.offer_grades) or 'none'}); {_contact(plan, None)}.")
+            action, offer, key = "nurture", None, "wbwhy.lost.grade_no_offer"
+            params = {**base, **nurture, "offer_grades": list(policy.offer_grades)}
         elif action == "offer" and policy.max_offers and offers >= policy.max_offers:
             plan = plans[(UNKNOWN, UNKNOWN)]
-            action, offer = "nurture", None
-            why = (f"{head}: the {policy.max_offers} offers of the cap went to higher SLTV; "
-                   f"{_contact(plan, None)}.")
+            action, offer, key = "nurture", None, "wbwhy.lost.cap"
+            params = {**base, **nurture, "max_offers": policy.max_offers}
         elif action == "offer":
             offers += 1
-            lost_to = (f"lost to {r.competitor}: " if r.reason == "competitor"
-                       and isinstance(r.competitor, str) and offer != plan.offer else "")
-            why = f"{head}: {lost_to}{_contact(plan, offer)}."
+            named = (r.reason == "competitor" and isinstance(r.competitor, str)
+                     and offer != plan.offer)
+            key = "wbwhy.lost.offer_competitor" if named else "wbwhy.lost.offer"
+            params = {**base, **_contact_params(plan), "offer": offer,
+                      **({"competitor": r.competitor} if named else {})}
         else:
-            why = f"{head}: {(note + '; ') if note else ''}{_contact(plan, None)}."
+            key = "wbwhy.lost.nurture_note" if note else "wbwhy.lost.nurture"
+            params = {**base, **_contact_params(plan), **({"note": note} if note else {})}
         pursued = action != "skip"
         rows.append({
             "action": action, "offer": offer if action == "offer" else None,
             "channel": plan.channel if pursued else None,
             "contact_every_days": plan.contact_every_days if pursued else None,
-            "duration_days": plan.duration_days if pursued else None, "why": why,
+            "duration_days": plan.duration_days if pursued else None, **_why(key, params),
         })
     table = pd.DataFrame(rows, columns=["action", "offer", "channel", "contact_every_days",
-                                        "duration_days", "why"])
+                                        "duration_days", "why", "why_key", "why_params"])
     out = pd.concat([out, table], axis=1)
     for c in ("contact_every_days", "duration_days"):
         out[c] = out[c].astype("Int64")
@@ -318,28 +451,26 @@ def plan_fast_saves(cancelling: pd.DataFrame, reasons: pd.DataFrame,
     out = out.sort_values("value_at_stake", ascending=False, kind="stable",
                           na_position="last").reset_index(drop=True)
     rows: list[dict[str, object]] = []
-    words = {"cancel_prompt": "asked to cancel", "exit_survey": "answered an exit survey",
-             "interview": "gave an exit interview",
-             "subscription_ended": "subscription ended (renewal grace period running)",
-             "subscription_ending": "subscription ends without renewal"}
     for r in out.itertuples(index=False):
         plan = resolve_plan(policy, r.reason, r.sub_reason)
-        when = pd.Timestamp(r.signal_at).strftime("%Y-%m-%d") if pd.notna(r.signal_at) else "?"
-        head = (f"Cancelling now: {words.get(r.signal, r.signal)} on {when}; "
-                f"{_describe(r.reason, r.sub_reason, r.reason_source)}; "
-                f"{_money(float(r.value_at_stake))} a year at stake")
-        note = _NOTES.get(r.sub_reason) or _NOTES.get(r.reason)
+        when = pd.Timestamp(r.signal_at).strftime("%Y-%m-%d") if pd.notna(r.signal_at) else None
+        base: dict[str, object] = {
+            "signal": r.signal, "signal_at": when, "reason": r.reason,
+            "sub_reason": r.sub_reason, "reason_source": r.reason_source,
+            "value_at_stake": _number(r.value_at_stake)}
+        note = _note(r.reason, r.sub_reason)
         if plan.action == "skip":
             rows.append({"action": "skip", "offer": None, "channel": None,
                          "contact_every_days": None, "duration_days": None,
-                         "why": f"{head}: {note or 'the policy skips it'}; no save attempt."})
+                         **_why("wbwhy.cancel.skip", {**base, "note": note or "policy_skip"})})
             continue
         if plan.action == "nurture" and r.reason != UNKNOWN:
+            key = "wbwhy.cancel.nurture_note" if note else "wbwhy.cancel.nurture"
             rows.append({"action": "nurture", "offer": None, "channel": plan.channel,
                          "contact_every_days": plan.contact_every_days,
                          "duration_days": plan.duration_days,
-                         "why": f"{head}: {(note + '; ') if note else ''}no save attempt; "
-                                f"{_contact(plan, None)}."})
+                         **_why(key, {**base, **_contact_params(plan),
+                                      **({"note": note} if note else {})})})
             continue
         offer = plan.offer if plan.action == "offer" else fs.offer
         if plan.action == "offer" and r.reason == "competitor":
@@ -347,10 +478,11 @@ def plan_fast_saves(cancelling: pd.DataFrame, reasons: pd.DataFrame,
         rows.append({"action": "fast_save", "offer": offer, "channel": fs.channel,
                      "contact_every_days": fs.contact_every_days,
                      "duration_days": max(fs.days, fs.contact_every_days),
-                     "why": f"{head}: {fs.channel} now with {offer}, again every "
-                            f"{fs.contact_every_days} days until it is settled."})
+                     **_why("wbwhy.cancel.fast_save", {
+                         **base, "channel": fs.channel, "offer": offer,
+                         "every": fs.contact_every_days})})
     plans = pd.DataFrame(rows, columns=["action", "offer", "channel", "contact_every_days",
-                                        "duration_days", "why"])
+                                        "duration_days", "why", "why_key", "why_params"])
     out = pd.concat([out, plans], axis=1)
     for c in ("contact_every_days", "duration_days"):
         out[c] = out[c].astype("Int64")

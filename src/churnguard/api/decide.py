@@ -183,13 +183,15 @@ def campaign_result(an: Analytics, campaign: str, by: str | None) -> dict[str, A
 WINBACK_ACTIONS = ("fast_save", "offer", "nurture", "skip")
 
 
-def winback_list(an: Analytics, owner: str | None, action: str | None = None) -> pd.DataFrame:
+def winback_list(an: Analytics, owner: str | None, action: str | None = None,
+                 language: str = "en") -> pd.DataFrame:
     """The win-back list (fast saves first, then lost customers by plan and SLTV) with each
-    customer's name and owner; owners get their own customers only.
+    customer's name and owner; owners get their own customers only; ``why`` in
+    ``language`` (en, zh or fa).
 
     Computed with the workspace's ``[winback]`` policy and its saved reason classifier
     (without one, written reasons stay unknown: the server does not train)."""
-    from churnguard.act.winback import winback
+    from churnguard.act.winback import why_in, winback
 
     if action is not None and action not in WINBACK_ACTIONS:
         raise ChurnguardError(f"action {action!r}: use one of {', '.join(WINBACK_ACTIONS)}")
@@ -203,13 +205,17 @@ def winback_list(an: Analytics, owner: str | None, action: str | None = None) ->
             model = None
         return winback(an.ws, model=model)
 
-    frame = an.cache.get(an.version, f"winback_{reason_model_id(an) or 'none'}", compute)
+    # "winback2": frames cached before the why_key / why_params columns are not reused
+    frame = an.cache.get(an.version, f"winback2_{reason_model_id(an) or 'none'}", compute)
     people = an.customers()[["customer_id", "name", "owner"]]
     frame = frame.merge(people, on="customer_id", how="left")
     frame = scoped(frame, owner)
     if action is not None:
         frame = frame[frame["action"] == action]
-    return frame.reset_index(drop=True)
+    frame = frame.reset_index(drop=True)
+    if language != "en":
+        frame["why"] = why_in(frame, language)
+    return frame
 
 
 # -- retention plan -----------------------------------------------------------------------

@@ -6,7 +6,8 @@ examples in the customers' own words (owners: their own customers only).
 server from ``<workspace>/offers.toml``, a loading state while it learns), per-offer
 numbers, held-out Qini curves, the chosen customers and a CSV export.
 ``/winback``: customers cancelling now (fast saves) and lost customers with the plan the
-``[winback]`` policy gives them (offer, nurture or skip), filterable and exported as CSV.
+``[winback]`` policy gives them (offer, nurture or skip) and why, in the page's language,
+filterable and exported as CSV (``why`` in the language of the page that links to it).
 ``/experiments``: every campaign's retention lift with its 95 % interval, one campaign's
 lift per segment, and a sample-size calculator (an HTMX form) for planning the next one.
 """
@@ -238,22 +239,27 @@ WINBACK_EXPORT = ["priority", "customer_id", "name", "owner", "action", "offer",
 @router.get("/winback", response_class=HTMLResponse)
 def winback(request: Request, who: PageUser, an: AnalyticsDep, action: str = ""
             ) -> HTMLResponse:
+    from churnguard.act.winback import why_in
+
+    lang = language_of(request, who)
     everyone = decide.winback_list(an, who.owner_scope)
     action = action if action in decide.WINBACK_ACTIONS else ""
     rows = everyone[everyone["action"] == action] if action else everyone
     counts = everyone["action"].value_counts()
+    shown = rows.head(WINBACK_SHOWN).copy()
+    shown["why"] = why_in(shown, lang)  # only the rows shown are rendered
     return render(request, "winback.html", who, action=action,
                   actions=decide.WINBACK_ACTIONS, count=len(rows),
                   counts={a: int(counts.get(a, 0)) for a in decide.WINBACK_ACTIONS},
-                  rows=rows.head(WINBACK_SHOWN).to_dict("records"),
-                  classifier=decide.reason_model_id(an))
+                  rows=shown.to_dict("records"), classifier=decide.reason_model_id(an))
 
 
 @router.get("/winback.csv")
 def winback_csv(request: Request, who: PageUser, an: AnalyticsDep, s: SessionDep,
                 action: str = "") -> Response:
     action = action if action in decide.WINBACK_ACTIONS else ""
-    rows = decide.winback_list(an, who.owner_scope, action or None)
+    lang = language_of(request, who)
+    rows = decide.winback_list(an, who.owner_scope, action or None, lang)
     audit(s, who, "export.winback", "", action or "all")
     text = rows.reindex(columns=WINBACK_EXPORT).to_csv(index=False)
     return Response(text, media_type="text/csv; charset=utf-8", headers={

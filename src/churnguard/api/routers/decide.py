@@ -8,8 +8,9 @@ campaign (assignees per arm).
 
 from __future__ import annotations
 
+import json
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import APIRouter, HTTPException, Query
@@ -20,6 +21,7 @@ from churnguard.api.deps import AnalyticsDep, CurrentUser
 from churnguard.api.errors import ERROR_RESPONSES, ErrorBody
 from churnguard.api.routers._frames import records
 from churnguard.errors import ChurnguardError, InputError
+from churnguard.i18n import LANGUAGES
 
 router = APIRouter(tags=["decide"], responses=ERROR_RESPONSES)
 CONFLICT = {409: {"model": ErrorBody, "description": "Cannot be computed from this "
@@ -244,7 +246,12 @@ class WinbackItem(BaseModel):
     reason_source: str | None = None
     competitor: str | None = None
     signal: str | None = None
+    #: the plan in one sentence, in the response's ``language``
     why: str | None = None
+    #: the sentence's catalogue key and parameters (codes, names and plain numbers), for
+    #: clients that render it themselves
+    why_key: str | None = None
+    why_params: dict[str, Any] | None = None
 
 
 class WinbackPublic(BaseModel):
@@ -252,22 +259,33 @@ class WinbackPublic(BaseModel):
     count: int
     counts: dict[str, int]
     scope: str
+    #: the language of ``why``: the ``lang`` parameter, else the user's, else en
+    language: str = "en"
 
 
 @router.get("/api/winback", response_model=WinbackPublic)
 def winback(an: AnalyticsDep, who: CurrentUser, action: WinbackAction | None = None,
             limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-            offset: Annotated[int, Query(ge=0)] = 0) -> WinbackPublic:
+            offset: Annotated[int, Query(ge=0)] = 0,
+            lang: Literal["en", "zh", "fa"] | None = None) -> WinbackPublic:
     """Whom to win back, and how: customers cancelling now (fast saves) first, then lost
-    customers by plan and SLTV, each with the reason and the plan (owners: their own)."""
+    customers by plan and SLTV, each with the reason and the plan (owners: their own);
+    ``why`` in ``lang`` (default: the user's language)."""
+    from churnguard.act.winback import why_in
+
+    language = lang or (who.language if who.language in LANGUAGES else "en")
     everyone = decide.winback_list(an, who.owner_scope)
     counts = {str(k): int(v) for k, v in everyone["action"].value_counts().items()}
     df = everyone if action is None else everyone[everyone["action"] == action]
     page = df.iloc[offset: offset + limit].copy()
     page["churned_at"] = page["churned_at"].map(
         lambda v: None if v is None or v is pd.NaT or pd.isna(v) else str(v))
+    page["why"] = why_in(page, language)
+    page["why_params"] = page["why_params"].map(
+        lambda v: json.loads(v) if isinstance(v, str) and v else None)
     data = [WinbackItem.model_validate(r) for r in records(page, list(WinbackItem.model_fields))]
-    return WinbackPublic(data=data, count=len(df), counts=counts, scope=_scope(who))
+    return WinbackPublic(data=data, count=len(df), counts=counts, scope=_scope(who),
+                         language=language)
 
 
 # -- retention plan -----------------------------------------------------------------------

@@ -196,3 +196,31 @@ def test_snapshot_model_matches_a_tuned_logistic_regression(telecom: Path) -> No
     assert bt.kind == "5-fold cross-validation"
     model, lr = bt.summary("lightgbm")["auc"], bt.summary("logistic")["auc"]
     assert model >= lr - 0.005, (model, lr)
+
+
+def test_training_origins_stop_once_enough_rows(sim_root: Path) -> None:
+    """Origins are stacked latest first until ``enough_rows``: a large workspace trains on
+    one origin (one feature build), a small one on all of them."""
+    from churnguard.measure.definitions import ChurnRules
+    from churnguard.predict.dataset import (
+        ExampleBuilder,
+        data_range,
+        end_of_data,
+        workspace_tables,
+    )
+    from churnguard.predict.pipeline import fit_at
+
+    with Workspace.open(sim_root, read_only=True) as ws:
+        tables = workspace_tables(ws)
+        rules = ChurnRules.from_config(ws.config.churn)
+        rng = data_range(tables)
+        b = ExampleBuilder(tables, rules=rules, horizon_days=90)
+        end = end_of_data(rng)
+        every = fit_at(b, end, rng.first_at, window_days=rules.inactive_days,
+                       baselines=False)
+        one = fit_at(b, end, rng.first_at, window_days=rules.inactive_days,
+                     baselines=False, enough_rows=1)
+    assert len(every.train_origins) == 4  # 2,500 customers: far from the default
+    assert one.train_origins == every.train_origins[-1:]  # the latest origin only
+    assert one.train_rows < every.train_rows / 3
+    assert one.validation_origin == every.validation_origin

@@ -38,6 +38,10 @@ log = logging.getLogger(__name__)
 
 #: fewest customers (active at the validation origin) to train a model on
 MIN_CUSTOMERS = 500
+#: training origins are stacked until this many rows: more examples help a small
+#: workspace, but past a few hundred thousand rows another origin (a feature build over
+#: every active customer, and more rows for LightGBM) costs time and adds little
+ENOUGH_TRAINING_ROWS = 250_000
 #: fewest churners in training and in validation
 MIN_CHURNERS = 20
 
@@ -103,12 +107,26 @@ def training_origins(cutoff: datetime, horizon_days: int, first_at: datetime, *,
 
 def fit_at(builder: ExampleBuilder, cutoff: datetime, first_at: datetime, *,
            window_days: int, n_origins: int = 4, step_days: int = 30,
-           baselines: bool = True, params: dict[str, Any] | None = None) -> Fit:
-    """Fit model and baselines with labels known by ``cutoff`` (event workspaces)."""
+           baselines: bool = True, params: dict[str, Any] | None = None,
+           enough_rows: int | None = None) -> Fit:
+    """Fit model and baselines with labels known by ``cutoff`` (event workspaces).
+
+    The training rows stack up to ``n_origins`` origins, ``step_days`` apart, the latest
+    first, and stop once ``enough_rows`` (default :data:`ENOUGH_TRAINING_ROWS`) are in hand.
+    """
+    enough_rows = ENOUGH_TRAINING_ROWS if enough_rows is None else enough_rows
     h = builder.horizon_days
-    val_origin, origins = training_origins(cutoff, h, first_at, n_origins=n_origins,
-                                           step_days=step_days)
-    train = stack([builder.labelled(o) for o in origins])
+    val_origin, candidates = training_origins(cutoff, h, first_at, n_origins=n_origins,
+                                              step_days=step_days)
+    # the latest origins first; stop once enough rows are in hand (each origin is a
+    # feature build over every active customer: a large workspace needs only one)
+    parts: list[Examples] = []
+    for o in sorted(candidates, reverse=True):
+        parts.append(builder.labelled(o))
+        if sum(len(p.frame) for p in parts) >= enough_rows:
+            break
+    origins = sorted(candidates)[-len(parts):]
+    train = stack(parts[::-1])
     val = builder.labelled(val_origin)
     if len(val.frame) < MIN_CUSTOMERS:
         raise InsufficientDataError(

@@ -363,17 +363,24 @@ def sentence_columns(groups: np.ndarray, feats: np.ndarray, plan: ReasonPlan,
         first = np.empty(int(combo.max()) + 1, dtype=np.int64)
         first[combo[::-1]] = np.arange(len(rows) - 1, -1, -1)
         base = len(sentences[languages[0]])
-        for i in first.tolist():
-            # the values as shown identify the sentence across batches; the sentence
-            # itself is written from the customer's own (unrounded) values
-            key = (code, top_feature, *(_scalar(v[i]) for v in shown))
+        # the values as shown identify the sentence across batches (plain Python values,
+        # one list per input for the first customer of each combination); the sentence
+        # itself is written from the customer's own (unrounded) values
+        firsts = first.tolist()
+        texts = []
+        shown_first = ([tuple(t) for t in zip(*(_plain(v[first]) for v in shown),
+                                              strict=True)]
+                       if shown else [()] * len(firsts))
+        for i, values in zip(firsts, shown_first, strict=True):
+            key = (code, top_feature, *values)
             text = known.get(key)
             if text is None:
                 row = {name: _scalar(col(name)[rows[i]]) for name, _ in inputs}
                 text = known[key] = tuple(reason_sentence(code, row, lang, top_feature)
                                           for lang in languages)
-            for lang, t in zip(languages, text, strict=True):
-                sentences[lang].append(t)
+            texts.append(text)
+        for j, lang in enumerate(languages):
+            sentences[lang].extend(t[j] for t in texts)
         ids[at] = base + combo
     out: dict[str, pa.Array] = {}
     code_dict = pa.array(plan.codes, pa.string())
@@ -403,10 +410,19 @@ def _shown(values: np.ndarray, digits: int) -> np.ndarray:
     digits (Persian only swaps the glyphs), so English text identifies the sentence.
     Missing values stay missing."""
     r = np.round(values.astype(np.float64), digits)
-    uniq, inv = np.unique(r, return_inverse=True)
+    inv, uniq = pd.factorize(r, use_na_sentinel=False)  # hashing: no sort of the column
     text = np.array([None if math.isnan(u) else format_number(u, "en")
-                     for u in uniq.tolist()], dtype=object)
-    return text[inv.reshape(-1)]
+                     for u in np.asarray(uniq).tolist()], dtype=object)
+    return text[inv]
+
+
+def _plain(values: np.ndarray) -> list[Any]:
+    """:func:`_scalar` of every value, vectorised (NaN and NA as None)."""
+    if values.dtype.kind == "f":
+        return [None if x != x else x for x in values.tolist()]  # x != x: NaN
+    if values.dtype.kind in "iub":
+        return values.tolist()
+    return [_scalar(x) for x in values.tolist()]
 
 
 def _scalar(v: Any) -> Any:

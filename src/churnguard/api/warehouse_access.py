@@ -85,7 +85,7 @@ class WarehouseHandle:
     other process can write while the server holds the file.
     """
 
-    def __init__(self, root: Path, config: WorkspaceConfig, *, idle_seconds: float = 2.0,
+    def __init__(self, root: Path, config: WorkspaceConfig, *, idle_seconds: float = 15.0,
                  busy_wait: float = 5.0) -> None:
         self.root = root
         self.config = config

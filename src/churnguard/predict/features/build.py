@@ -264,7 +264,10 @@ def compute_features(
     expr = build_features(ws_or_tables, as_of, customers=customers, attributes=attributes,
                           exclude_attributes=exclude_attributes).order_by("customer_id")
     if output == "pandas":
-        return expr.to_pandas()
+        # through Arrow: the same frame (same dtypes) as Ibis's own pandas conversion, ~7 s
+        # sooner for 460k customers x 92 features (Ibis converts column by column, then
+        # pandas consolidates the blocks)
+        return expr.to_pyarrow().to_pandas()
     if output == "pyarrow":
         return expr.to_pyarrow()
     if output == "polars":

@@ -349,7 +349,7 @@ def rows_by_rank(con: duckdb.DuckDBPyConnection, ranks: np.ndarray,
     """The at-risk rows of ``ranks`` (ascending), from ``head`` (the list's first rows,
     kept in memory) when they all fall in it, else by a range read of the sorted table."""
     if head is not None and (len(ranks) == 0 or int(ranks[-1]) <= len(head)):
-        return head.iloc[np.asarray(ranks, dtype=np.int64) - 1].reset_index(drop=True).copy()
+        return head.iloc[np.asarray(ranks, dtype=np.int64) - 1].reset_index(drop=True)
     if len(ranks) == 0:
         return con.execute(f"SELECT * FROM {AT_RISK} WHERE false").df()
     lo, hi = int(ranks[0]), int(ranks[-1])
@@ -359,15 +359,6 @@ def rows_by_rank(con: duckdb.DuckDBPyConnection, ranks: np.ndarray,
     return con.execute(f"SELECT * FROM {AT_RISK} WHERE risk_rank BETWEEN ? AND ? "
                        "AND list_contains(?, risk_rank) ORDER BY risk_rank",
                        [lo, hi, [int(r) for r in ranks]]).df()
-
-
-def at_risk_page(con: duckdb.DuckDBPyConnection, *, owner: str | None = None,
-                 filters: dict[str, str | None] | None = None, limit: int = 50,
-                 offset: int = 0) -> tuple[pd.DataFrame, int]:
-    """One page of the ranked at-risk list and the number of rows matching (uncached: the
-    server keeps :func:`at_risk_ranks` per filter, see ``Analytics.at_risk``)."""
-    ranks = at_risk_ranks(con, owner=owner, filters=filters)
-    return rows_by_rank(con, ranks[offset: offset + limit]), len(ranks)
 
 
 def timeline(con: duckdb.DuckDBPyConnection, customer_id: str, limit: int) -> pd.DataFrame:
@@ -383,6 +374,6 @@ def timeline_rows(con: duckdb.DuckDBPyConnection, customer_id: str,
                        'ORDER BY "at" DESC NULLS LAST LIMIT ?', [customer_id, limit]).fetchall()
 
 
-__all__ = ["TABLES", "RefreshReport", "at_risk_page", "at_risk_ranks", "at_risk_rows",
-           "built_version", "customer_row", "is_current", "meta", "refresh", "rows_by_rank",
-           "timeline", "timeline_rows"]
+__all__ = ["TABLES", "RefreshReport", "at_risk_ranks", "at_risk_rows", "built_version",
+           "customer_row", "is_current", "meta", "refresh", "rows_by_rank", "timeline",
+           "timeline_rows"]

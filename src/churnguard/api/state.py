@@ -71,10 +71,10 @@ class AppState:
         return cls(settings, db, WarehouseHandle(root, config),
                    FrameCache(root, persist=settings.persist_cache))
 
-    def warm(self) -> float:
+    def warm(self) -> None:
         """Open the app database and the warehouse and take the hot paths once (see
-        ``warm_up``). Returns the seconds spent; a busy or unscored warehouse is no error
-        (the requests will say what is wrong), so a failure is logged and skipped."""
+        ``warm_up``). A busy or unscored warehouse is no error (the requests will say what
+        is wrong), so a failure is logged and skipped."""
         from sqlalchemy import text
 
         from churnguard.api import serving as srv
@@ -96,7 +96,8 @@ class AppState:
                     an.at_risk(limit=50)
         except Exception as exc:  # warming is best effort, never fatal
             log.warning("warm-up skipped: %s", exc)
-        return time.perf_counter() - started
+            return
+        log.info("worker warmed up in %.2f s", time.perf_counter() - started)
 
     def close(self) -> None:
         self.warehouse.close()

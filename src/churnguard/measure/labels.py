@@ -36,7 +36,8 @@ after ``as_of`` changes nothing. Customer attributes (segments) are the current 
 
 Everything is an Ibis expression (no engine SQL), so it runs on DuckDB and PySpark alike.
 Date arithmetic uses only literal day intervals (one ``CASE`` branch per distinct window
-in the config), which every Ibis backend compiles.
+in the config) and day counts since 1970, which every Ibis backend compiles. One engine
+function is named: DuckDB's ``epoch``, used only on DuckDB (see ``_epoch_seconds``).
 """
 
 from __future__ import annotations
@@ -120,6 +121,7 @@ def label_episodes(
     *,
     rules: ChurnRules | None = None,
     as_of: str | date | datetime | None = None,
+    ordered: bool = True,
 ) -> ir.Table:
     """Label every customer episode from the four contract tables (pure, lazy, portable).
 
@@ -131,6 +133,9 @@ def label_episodes(
 
     The episodes of one customer never overlap: each ``(start_at, churn_at]`` ends before
     the next episode starts (rates and cohorts count on it).
+
+    Rows come sorted by customer and episode; ``ordered=False`` leaves out that sort (about
+    0.2 s per million episodes), for labels that are stored or aggregated, not read.
     """
     rules = rules or ChurnRules()
     cut = to_utc(as_of)
@@ -215,9 +220,10 @@ def label_episodes(
         else:
             parts.append(episodes.drop("has_act"))
     out = ibis.union(*parts, distinct=False)
-    return out.mutate(
+    out = out.mutate(
         censored=~out.churned, is_reactivation=out.episode > 1
-    ).select(*LABEL_COLUMNS).order_by(["customer_id", "episode"])
+    ).select(*LABEL_COLUMNS)
+    return out.order_by(["customer_id", "episode"]) if ordered else out
 
 
 def _finish(t: ir.Table, definition: str, *extra: str) -> ir.Table:
@@ -241,7 +247,6 @@ def _with_window(t: ir.Table, params: ir.Table, rules: ChurnRules, attr: str) ->
 
 
 def _contractual(subs: ir.Table, params: ir.Table, rules: ChurnRules, with_end) -> ir.Table:  # type: ignore[no-untyped-def]
-    grace = rules.grace_day_values()
     s = subs.select("customer_id", "subscription_id", start=subs.started_at.cast(TS),
                     end=subs.ended_at.cast(TS).fill_null(ibis.literal(OPEN_END, type=TS)))
     s = _with_window(s, params, rules, "grace_days")
@@ -251,7 +256,7 @@ def _contractual(subs: ir.Table, params: ir.Table, rules: ChurnRules, with_end) 
     s = s.mutate(prev_end=prev_end)
     # a renewal may start until the end of the day ``grace_days`` after the previous end
     s = s.mutate(new=(s.prev_end.isnull()
-                      | (s.start.date() > plus_days(s.prev_end, s.grace_days, grace).date())
+                      | (_day_number(s.start) > _day_number(s.prev_end) + s.grace_days)
                       ).cast("int64"))
     s = s.mutate(episode=s.new.cumsum(group_by=s.customer_id, order_by=[s.start,
                                                                         s.subscription_id]))
@@ -260,7 +265,7 @@ def _contractual(subs: ir.Table, params: ir.Table, rules: ChurnRules, with_end) 
     e = with_end(e)
     is_open = e.end >= ibis.literal(OPEN_END, type=TS)
     # the grace window has passed once observed_until is on a later day than its last day
-    elapsed = e.observed_until.date() > plus_days(e.end, e.window_days, grace).date()
+    elapsed = _day_number(e.observed_until) > _day_number(e.end) + e.window_days
     churned = ~is_open & elapsed
     e = e.mutate(
         churned=churned,
@@ -275,28 +280,40 @@ def _non_contractual(events: ir.Table, params: ir.Table, rules: ChurnRules, with
     """Episodes from ``(customer_id, ts, is_act)`` events, plus ``has_act`` (the customer
     has activity besides the signup).
 
-    One ordered pass per customer gives each event its predecessor (``lag``) and the
+    An event *opens* an episode when it has no predecessor or comes more than the window
+    after it. No gap inside a span of ``D`` days can exceed a window of ``D`` days or more,
+    so the events are first summed into fixed spans of the shortest window in use (``D``
+    days each, counted from 1970-01-01 UTC): one row per customer and span, with its first
+    and last event, count and activity flag. Only the first event of a span can open an
+    episode, and it does when it comes more than the window after the last event of the
+    previous span. On 1M simulated customers this turns 8.7M events into 1.3M spans before
+    the ordered pass per customer, whose sort was most of the cost.
+
+    The ordered pass gives each span its predecessor's last event (``lag``) and the
     customer's last event time and event count (whole-partition aggregates of the same
-    ordering, so no second sort). An event *opens* an episode when it has no predecessor or
-    comes more than the window after it; only those few rows are kept. Each one starts an
-    episode, and the episode's last activity is the predecessor of the next opening event
+    ordering, so no second sort); only the opening rows are kept. Each one starts an
+    episode, and the episode's last activity is the predecessor of the next opening row
     (or the customer's last event): a second, small pass over the opening rows. Duplicate
-    events need no ``DISTINCT``: the gap to an equal neighbour is zero, which opens nothing,
-    so at most one event per instant opens.
+    events need no ``DISTINCT``: the gap to an equal neighbour is zero, which opens nothing.
     """
     days = rules.inactive_day_values()
-    e = _with_window(events, params, rules, "inactive_days")
-    w = ibis.window(group_by=e.customer_id, order_by=e.ts, rows=(None, None))
-    e = e.mutate(prev=e.ts.lag().over(w), last=e.ts.max().over(w),
-                 n=e.ts.count().over(w))
-    b = e.filter(e.prev.isnull() | (e.ts > plus_days(e.prev, e.inactive_days, days)))
-    w2 = ibis.window(group_by=b.customer_id, order_by=b.ts)
+    ts = events.ts
+    # a zero-day window: every later event opens, so each instant is its own span
+    span = _epoch_seconds(ts) // (86400 * days[0]) if days[0] >= 1 else ts
+    e = events.group_by([events.customer_id, span.name("span")]).aggregate(
+        first=ts.min(), last_=ts.max(), n=ts.count(), is_act=events.is_act.max())
+    e = _with_window(e, params, rules, "inactive_days")
+    w = ibis.window(group_by=e.customer_id, order_by=e["first"], rows=(None, None))
+    e = e.mutate(prev=e.last_.lag().over(w), last=e.last_.max().over(w),
+                 n=e.n.sum().over(w))
+    b = e.filter(e.prev.isnull() | (e["first"] > plus_days(e.prev, e.inactive_days, days)))
+    w2 = ibis.window(group_by=b.customer_id, order_by=b["first"])
     # activity besides the signup: a customer has at most one signup event, so with two
     # events or more there is activity; a lone event is activity unless it is the signup
     has_act = ((b.is_act > 0) | (b.n > 1)).cast("int8") if need_activity else (
         ibis.literal(1, type="int8"))
     g = b.select(
-        "customer_id", episode=ibis.row_number().over(w2) + 1, start_at=b.ts,
+        "customer_id", episode=ibis.row_number().over(w2) + 1, start_at=b["first"],
         last_activity_at=ibis.coalesce(b.prev.lead().over(w2), b["last"]),
         window_days=b.inactive_days, has_act=has_act,
     )
@@ -305,6 +322,32 @@ def _non_contractual(events: ir.Table, params: ir.Table, rules: ChurnRules, with
     churned = due < g.observed_until
     g = g.mutate(churned=churned, churn_at=ibis.cases((churned, due), else_=ibis.null(TS)))
     return _finish(g, "non_contractual", "has_act")
+
+
+@ibis.udf.scalar.builtin(name="epoch")
+def _duckdb_epoch(ts: TS) -> dt.float64:  # type: ignore[empty-body]
+    """DuckDB's ``epoch`` of a ``TIMESTAMPTZ``: seconds since 1970-01-01 UTC."""
+
+
+def _epoch_seconds(ts: ir.TimestampValue) -> ir.NumericValue:
+    """Seconds since 1970-01-01 UTC of a UTC timestamp.
+
+    Ibis' ``epoch_seconds`` first casts a ``TIMESTAMPTZ`` to a naive ``TIMESTAMP`` on
+    DuckDB, a time-zone conversion per row (about 0.07 s per million rows, most of the cost
+    of splitting events into spans); DuckDB's own ``epoch`` reads the instant directly.
+    Other engines (PySpark: ``unix_timestamp``, whole seconds) use Ibis' operation.
+    """
+    try:
+        engine = ibis.get_backend(ts).name
+    except Exception:  # an unbound expression: compile it the portable way
+        engine = ""
+    return _duckdb_epoch(ts) if engine == "duckdb" else ts.epoch_seconds()
+
+
+def _day_number(ts: ir.TimestampValue) -> ir.NumericValue:
+    """The UTC calendar day of ``ts`` as a day count since 1970-01-01: comparing these
+    is comparing ``ts.date()``s, without a date conversion per row."""
+    return _epoch_seconds(ts) // 86400
 
 
 def _snapshot(who: ir.Table, with_end) -> ir.Table:  # type: ignore[no-untyped-def]
@@ -327,14 +370,17 @@ def labels(
     definition: str | None = None,
     inactive_days: int | None = None,
     grace_days: int | None = None,
+    ordered: bool = True,
 ) -> ir.Table:
     """Churn labels of a workspace: :func:`label_episodes` on its tables and ``[churn]`` config.
 
-    Arguments given here override the config (segment overrides still apply).
+    Arguments given here override the config (segment overrides still apply); ``ordered``
+    is that of :func:`label_episodes`.
     Returns a lazy Ibis table; call ``.to_pandas()`` or ``.to_polars()`` to run it.
     """
     rules = ChurnRules.from_config(ws.config.churn, definition=definition,
                                    inactive_days=inactive_days, grace_days=grace_days)
     wh = ws.warehouse
     return label_episodes(wh.table("customers"), wh.table("orders"), wh.table("interactions"),
-                          wh.table("subscriptions"), rules=rules, as_of=as_of)
+                          wh.table("subscriptions"), rules=rules, as_of=as_of,
+                          ordered=ordered)

@@ -1,0 +1,73 @@
+"""Non-contractual episodes against a plain reference, on random event times.
+
+``label_episodes`` sums events into spans of the shortest inactivity window before it
+orders them per customer; this checks that the episodes are exactly those of the plain
+definition (sort each customer's events, open an episode after every gap longer than the
+customer's window), with events placed on and around span edges, exact window distances,
+dates before 1970, sub-second times and per-segment windows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import ibis
+import pyarrow as pa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from churnguard.measure import ChurnRules, label_episodes
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+WINDOWS = {"a": 10, "b": 7}  # region a: the default window; region b: an override
+
+# an offset from the epoch: whole spans of 7 days (where spans split), plus a few seconds
+# or microseconds around the edge, or anywhere in between
+offsets = st.builds(
+    lambda spans, edge, jitter_us: timedelta(days=7 * spans + edge, microseconds=jitter_us),
+    st.integers(-60, 60), st.sampled_from([0, 3, 7, 10, 6.99999]),
+    st.sampled_from([0, 1, -1, 999_999, -999_999]))
+customer = st.tuples(st.sampled_from(sorted(WINDOWS)),
+                     st.lists(offsets, min_size=1, max_size=8))
+
+
+def reference(rows: list[tuple[str, str, list[datetime]]]) -> list[tuple]:
+    out = []
+    for cid, region, times in rows:
+        window = timedelta(days=WINDOWS[region])
+        times = sorted(times)
+        start = last = times[0]
+        episode = 1
+        for t in times[1:]:
+            if t > last + window:
+                out.append((cid, episode, start, last))
+                episode, start = episode + 1, t
+            last = t
+        out.append((cid, episode, start, last))
+    return out
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(customer, min_size=1, max_size=6))
+def test_episodes_match_the_plain_definition(drawn) -> None:  # type: ignore[no-untyped-def]
+    rows = [(f"C{i}", region, [EPOCH + o for o in offs])
+            for i, (region, offs) in enumerate(drawn)]
+    def table(**cols: tuple[pa.DataType, list]) -> ibis.Table:
+        return ibis.memtable(pa.table({k: pa.array(v, type=t) for k, (t, v) in cols.items()}))
+
+    ts, text, none = pa.timestamp("us", tz="UTC"), pa.string(), [None] * len(rows)
+    customers = table(customer_id=(text, [r[0] for r in rows]),
+                      region=(text, [r[1] for r in rows]), signup_at=(ts, none),
+                      churned=(pa.bool_(), none), churned_at=(ts, none))
+    orders = table(customer_id=(text, [r[0] for r in rows for _ in r[2]]),
+                   ordered_at=(ts, [t for r in rows for t in r[2]]))
+    interactions = table(customer_id=(text, []), direction=(text, []), at=(ts, []))
+    subscriptions = table(customer_id=(text, []), subscription_id=(text, []),
+                          started_at=(ts, []), ended_at=(ts, []))
+    rules = ChurnRules.make(inactive_days=10, segments={"region = b": {"inactive_days": 7}})
+    lab = label_episodes(customers, orders, interactions, subscriptions,
+                         rules=rules).to_pandas()
+    got = [(r.customer_id, int(r.episode), r.start_at.to_pydatetime(),
+            r.last_activity_at.to_pydatetime()) for r in lab.itertuples()]
+    assert got == sorted(reference(rows))
+    assert set(lab.window_days) <= {7, 10}

@@ -181,7 +181,8 @@ def cohorts(
     first day. Pivot it with :func:`cohort_matrix`.
 
     ``labels``: labels already computed with the same ``as_of`` and definition, best
-    materialised once (``ws.warehouse.ibis.create_table(name, labels(ws, ordered=False), temp=True)``) and
+    materialised once
+    (``ws.warehouse.ibis.create_table(name, labels(ws, ordered=False), temp=True)``) and
     shared with other analyses; computed from the workspace when not given.
     """
     if by not in COHORT_BY:

@@ -391,7 +391,8 @@ def rates(
     :class:`~churnguard.errors.InputError` says so when the workspace has none.
 
     ``labels``: labels already computed with the same ``as_of`` and definition, best
-    materialised once (``ws.warehouse.ibis.create_table(name, labels(ws, ordered=False), temp=True)``), so
+    materialised once
+    (``ws.warehouse.ibis.create_table(name, labels(ws, ordered=False), temp=True)``), so
     that several breakdowns, cohorts and rates share one labelling; computed from the
     workspace when not given.
     """

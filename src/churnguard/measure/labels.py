@@ -325,7 +325,7 @@ def _non_contractual(events: ir.Table, params: ir.Table, rules: ChurnRules, with
 
 
 @ibis.udf.scalar.builtin(name="epoch")
-def _duckdb_epoch(ts: TS) -> dt.float64:  # type: ignore[empty-body]
+def _duckdb_epoch(ts: TS) -> dt.float64:  # type: ignore[valid-type,empty-body]
     """DuckDB's ``epoch`` of a ``TIMESTAMPTZ``: seconds since 1970-01-01 UTC."""
 
 

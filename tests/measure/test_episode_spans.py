@@ -71,3 +71,71 @@ def test_episodes_match_the_plain_definition(drawn) -> None:  # type: ignore[no-
             r.last_activity_at.to_pydatetime()) for r in lab.itertuples()]
     assert got == sorted(reference(rows))
     assert set(lab.window_days) <= {7, 10}
+
+
+OPEN = datetime(3000, 1, 1, tzinfo=UTC)  # an open subscription's end, for the running max
+GRACE = {"a": 0, "b": 3}  # region b: renewals may start up to 3 days after the end
+# each subscription starts a gap after the previous one's end (negative: they overlap),
+# around the grace edges of 0 and 3 days, at some second of the day; None: still open
+subscription = st.tuples(st.sampled_from([-40, -1, 0, 1, 2, 3, 4, 5]),
+                         st.sampled_from([0, 43_199, 86_399]),
+                         st.sampled_from([None, 0, 1, 30, 31.5, 90]))
+subscriber = st.tuples(st.sampled_from(sorted(GRACE)),
+                       st.lists(subscription, min_size=1, max_size=6))
+
+
+def contractual_reference(rows) -> list[tuple]:  # type: ignore[no-untyped-def]
+    ends = [e for _, _, subs in rows for _, e in subs if e is not None]
+    until = max([*ends, *(s for _, _, subs in rows for s, _ in subs)])
+    out = []
+    for cid, region, subs in rows:
+        subs = sorted(subs, key=lambda x: x[0])  # ids sort as the drawn order: C<i>-<k>
+        episode, start, last = 0, None, None
+        for s, e in subs:
+            e = e or OPEN
+            if last is None or s.date() > (last + timedelta(days=GRACE[region])).date():
+                if start is not None:
+                    out.append((cid, episode, start, last))
+                episode, start = episode + 1, s
+            last = e if last is None else max(last, e)
+        out.append((cid, episode, start, last))
+    return [(c, k, s, until if e == OPEN else e) for c, k, s, e in out]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(subscriber, min_size=1, max_size=5))
+def test_contractual_episodes_match_the_plain_definition(drawn) -> None:  # type: ignore[no-untyped-def]
+    base = datetime(2024, 1, 1, tzinfo=UTC)
+    rows = []
+    for i, (region, subs) in enumerate(drawn):
+        got, prev_end = [], base
+        for gap, secs, length in subs:
+            start = prev_end.replace(hour=0, minute=0, second=0) + timedelta(days=gap,
+                                                                               seconds=secs)
+            end = None if length is None else start + timedelta(days=length)
+            got.append((start, end))
+            prev_end = end or start
+        rows.append((f"C{i}", region, sorted(got, key=lambda x: x[0])))
+    ts, text = pa.timestamp("us", tz="UTC"), pa.string()
+
+    def table(**cols: tuple[pa.DataType, list]) -> ibis.Table:
+        return ibis.memtable(pa.table({k: pa.array(v, type=t) for k, (t, v) in cols.items()}))
+
+    none = [None] * len(rows)
+    customers = table(customer_id=(text, [r[0] for r in rows]),
+                      region=(text, [r[1] for r in rows]), signup_at=(ts, none),
+                      churned=(pa.bool_(), none), churned_at=(ts, none))
+    subs = [(cid, f"{cid}-{k:02d}", s, e) for cid, _, ss in rows for k, (s, e) in enumerate(ss)]
+    subscriptions = table(customer_id=(text, [x[0] for x in subs]),
+                          subscription_id=(text, [x[1] for x in subs]),
+                          started_at=(ts, [x[2] for x in subs]),
+                          ended_at=(ts, [x[3] for x in subs]))
+    orders = table(customer_id=(text, []), ordered_at=(ts, []))
+    interactions = table(customer_id=(text, []), direction=(text, []), at=(ts, []))
+    rules = ChurnRules.make(grace_days=0, segments={"region = b": {"grace_days": 3}})
+    lab = label_episodes(customers, orders, interactions, subscriptions,
+                         rules=rules).to_pandas()
+    got = [(r.customer_id, int(r.episode), r.start_at.to_pydatetime(),
+            r.last_activity_at.to_pydatetime()) for r in lab.itertuples()]
+    assert got == sorted(contractual_reference(rows))
+    assert set(lab.definition) == {"contractual"}

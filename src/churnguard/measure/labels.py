@@ -250,18 +250,24 @@ def _contractual(subs: ir.Table, params: ir.Table, rules: ChurnRules, with_end) 
     s = subs.select("customer_id", "subscription_id", start=subs.started_at.cast(TS),
                     end=subs.ended_at.cast(TS).fill_null(ibis.literal(OPEN_END, type=TS)))
     s = _with_window(s, params, rules, "grace_days")
-    order = [s.start, s.subscription_id]
-    prev_end = s.end.max().over(ibis.window(group_by=s.customer_id, order_by=order,
-                                            rows=(None, -1)))
-    s = s.mutate(prev_end=prev_end)
-    # a renewal may start until the end of the day ``grace_days`` after the previous end
-    s = s.mutate(new=(s.prev_end.isnull()
-                      | (_day_number(s.start) > _day_number(s.prev_end) + s.grace_days)
-                      ).cast("int64"))
-    s = s.mutate(episode=s.new.cumsum(group_by=s.customer_id, order_by=[s.start,
-                                                                        s.subscription_id]))
-    e = s.group_by(["customer_id", "episode"]).aggregate(
-        start_at=s.start.min(), end=s.end.max(), window_days=s.grace_days.max())
+    # One ordered pass per customer gives each subscription the latest end before it (a
+    # running maximum) and the customer's latest end. A subscription opens an episode when
+    # it starts on a later day than grace_days after that running maximum; an episode ends
+    # at the running maximum seen by the next opening subscription (every end before it
+    # belongs to this episode or an earlier one, and the earlier ones end before this one
+    # starts, since ended_at >= started_at), or at the customer's latest end. A second
+    # pass runs over the opening rows only.
+    w = ibis.window(group_by=s.customer_id, order_by=[s.start, s.subscription_id],
+                    rows=(None, -1))
+    everything = ibis.window(group_by=s.customer_id, order_by=[s.start, s.subscription_id],
+                             rows=(None, None))
+    s = s.mutate(prev_end=s.end.max().over(w), last_end=s.end.max().over(everything))
+    b = s.filter(s.prev_end.isnull()
+                 | (_day_number(s.start) > _day_number(s.prev_end) + s.grace_days))
+    w2 = ibis.window(group_by=b.customer_id, order_by=[b.start, b.subscription_id])
+    e = b.select("customer_id", episode=ibis.row_number().over(w2) + 1, start_at=b.start,
+                 end=ibis.coalesce(b.prev_end.lead().over(w2), b.last_end),
+                 window_days=b.grace_days)
     e = with_end(e)
     is_open = e.end >= ibis.literal(OPEN_END, type=TS)
     # the grace window has passed once observed_until is on a later day than its last day

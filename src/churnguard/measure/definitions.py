@@ -134,9 +134,3 @@ class ChurnRules:
         vals = {self.inactive_days} | {s.inactive_days for s in self.segments
                                        if s.inactive_days is not None}
         return tuple(sorted(vals))
-
-    def grace_day_values(self) -> tuple[int, ...]:
-        """Every distinct grace period in use (sorted)."""
-        vals = {self.grace_days} | {s.grace_days for s in self.segments
-                                    if s.grace_days is not None}
-        return tuple(sorted(vals))

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.datatypes as dt
+from ibis.common.exceptions import IbisError
 
 from churnguard.errors import InputError
 from churnguard.measure.definitions import ChurnRules, SegmentOverride
@@ -345,7 +346,7 @@ def _epoch_seconds(ts: ir.TimestampValue) -> ir.NumericValue:
     """
     try:
         engine = ibis.get_backend(ts).name
-    except Exception:  # an unbound expression: compile it the portable way
+    except IbisError:  # an unbound expression: compile it the portable way
         engine = ""
     return _duckdb_epoch(ts) if engine == "duckdb" else ts.epoch_seconds()
 

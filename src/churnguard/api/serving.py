@@ -27,6 +27,7 @@ pipeline's step after scoring).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import json
 import logging
@@ -44,6 +45,8 @@ from churnguard.errors import ChurnguardError
 from churnguard.i18n import LANGUAGES
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from churnguard.warehouse.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -193,9 +196,10 @@ def warm_aggregates(ws: Workspace) -> list[str]:
     from churnguard.api.analytics import Analytics
 
     an = Analytics(ws, FrameCache(ws.root, persist=True), serving=False)
-    jobs = {**{f"rates_{p}": (lambda p=p: an.rates(p)) for p in PERIODS},
-            "cohorts": an.cohorts, "survival_all": lambda: an.survival(None),
-            "rfm_migrations": an.segment_migrations, "lost": an.lost}
+    jobs: dict[str, Callable[[], object]] = {
+        **{f"rates_{p}": functools.partial(an.rates, p) for p in PERIODS},
+        "cohorts": an.cohorts, "survival_all": lambda: an.survival(None),
+        "rfm_migrations": an.segment_migrations, "lost": an.lost}
     failed = []
     for name, job in jobs.items():
         try:
@@ -294,7 +298,7 @@ def refresh(ws: Workspace, *, force: bool = False, timeline: bool = True,
                         FROM {CUSTOMERS} WHERE risk_rank IS NOT NULL ORDER BY risk_rank""")
         con.execute(f"ALTER TABLE {TIMELINE}_build RENAME TO {TIMELINE}")
         high = ranked["risk_band"] == "high"
-        values = {
+        values: dict[str, Any] = {
             "data_version": version, "built_at": dt.datetime.now(dt.UTC).isoformat(),
             "customers": len(frame), "at_risk": len(ranked), "risk_source": source,
             "high_risk": int(high.sum()),

@@ -49,8 +49,9 @@ def ui_catalog(language: str) -> dict[str, str]:
     out: dict[str, str] = {}
     # ui.<lang>.json, then one file per dashboard area (ui.<area>.<lang>.json); a key
     # defined twice is a mistake, not an override
-    files = sorted(f for f in resources.files("churnguard.i18n").iterdir()
-                   if f.name.startswith("ui.") and f.name.endswith(f".{language}.json"))
+    files = sorted((f for f in resources.files("churnguard.i18n").iterdir()
+                    if f.name.startswith("ui.") and f.name.endswith(f".{language}.json")),
+                   key=lambda f: f.name)
     for f in files:
         for k, v in json.loads(f.read_text(encoding="utf-8")).items():
             if k in out:

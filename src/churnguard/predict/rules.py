@@ -98,7 +98,7 @@ def fit_segment_rates(frame: pd.DataFrame, churned: np.ndarray, features: list[s
     """
     y = np.asarray(churned, dtype=np.float64)
     base = float(y.mean()) if len(y) else 0.0
-    table: list[dict[str, object]] = []
+    table: list[dict[str, Any]] = []
     for name in features:
         if name not in frame.columns:
             continue
@@ -118,9 +118,9 @@ def fit_segment_rates(frame: pd.DataFrame, churned: np.ndarray, features: list[s
             continue
         table.append({"name": name, "edges": edges, "spread": spread,
                       "rates": {str(k): float(v) for k, v in rate.items()}})
-    total = sum(float(t["spread"]) for t in table)  # type: ignore[arg-type]
+    total = sum(float(t["spread"]) for t in table)
     for t in table:
-        t["weight"] = float(t["spread"]) / total  # type: ignore[arg-type]
+        t["weight"] = float(t["spread"]) / total
     return {"base_rate": base, "smoothing": SMOOTHING, "features": table}
 
 

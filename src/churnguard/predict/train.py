@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -101,7 +101,7 @@ def _fallback(ws: Workspace, reg: ModelRegistry, horizon_days: int, rules: Churn
         rates = fit_segment_rates(ex.frame, y, feats, cats)
         if rates["features"]:
             risk, _ = segment_risk(ex.frame, rates)
-            used = [str(t["name"]) for t in rates["features"]]  # type: ignore[union-attr]
+            used = [str(t["name"]) for t in cast("list[dict[str, Any]]", rates["features"])]
             meta |= {"params": {"window_days": rules.inactive_days, "segments": rates},
                      "features": _features_meta(used, current), "risk_bands": _bands(risk),
                      "note": f"segment churn rates: {reason}"}

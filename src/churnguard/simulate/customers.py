@@ -25,7 +25,7 @@ def _choice_rows(rng: np.random.Generator, table: np.ndarray, rows: np.ndarray) 
     """Categorical draws with one weight vector per row: ``table[rows]``."""
     cum = np.cumsum(np.asarray(table, np.float64), axis=1)
     cum = cum / cum[:, -1:]
-    u = rng.random(rows.shape[0])
+    u = np.asarray(rng.random(rows.shape[0]))
     return (u[:, None] >= cum[rows]).sum(axis=1).astype(np.int8)
 
 

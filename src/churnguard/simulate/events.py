@@ -160,7 +160,7 @@ def month_events(rng: np.random.Generator, pop: Population, st: State, who: np.n
         req_at.append(at)
         req_kind.append(kind)
     r_pos, r_at = np.concatenate(req_pos), np.concatenate(req_at)
-    f_at = r_at + (rng.uniform(0.1, 6.0, r_pos.shape[0]) * DAY_US).astype(np.int64)
+    f_at = r_at + (np.asarray(rng.uniform(0.1, 6.0, r_pos.shape[0])) * DAY_US).astype(np.int64)
     followed = (rng.random(r_pos.shape[0]) < dil[r_pos]) & (f_at < limit[r_pos])
     add(K["follow_up"], r_pos[followed], f_at[followed],
         np.where(rng.random(int(followed.sum())) < 0.6, CHANNELS.index("call"),
@@ -170,15 +170,15 @@ def month_events(rng: np.random.Generator, pop: Population, st: State, who: np.n
                  + np.bincount(r_pos[followed], minlength=n)) > 0
 
     pos = np.concatenate(pos_all)
-    kind = np.concatenate(kinds)
+    kind_all = np.concatenate(kinds)
     logs.interactions.add(
-        cust=who[pos].astype(np.int32), at=np.concatenate(at_all), kind=kind,
+        cust=who[pos].astype(np.int32), at=np.concatenate(at_all), kind=kind_all,
         channel=np.concatenate(chan_all),
-        staff=np.where(KIND_OWNER[kind], owner[pos], -1).astype(np.int16))
+        staff=np.where(KIND_OWNER[kind_all], owner[pos], -1).astype(np.int16))
 
     # support tickets and complaints
     t_pos, t_at = emit(rng, pois(pop.ticket_rate[who] * (1 + 3.0 * problem) * frac), lo, hi)
-    m = t_pos.shape[0]
+    m: int = t_pos.shape[0]
     cat_p = np.cumsum(np.asarray(P.TICKET_CATEGORY_P), axis=1)
     row = np.where(sub[t_pos], 0, 1)
     cat = (rng.random(m)[:, None] >= cat_p[row]).sum(axis=1).astype(np.int8)
@@ -202,11 +202,11 @@ def month_events(rng: np.random.Generator, pop: Population, st: State, who: np.n
 
     # add-on orders of subscription customers
     a_pos, a_at = emit(rng, pois(pop.addon_rate[who] * eng * frac), lo, hi)
-    prod = rng.integers(0, len(P.ADDONS), a_pos.shape[0])
+    prod = np.asarray(rng.integers(0, len(P.ADDONS), a_pos.shape[0]))
     logs.orders.add(
         cust=who[a_pos].astype(np.int32), at=a_at,
         amount=np.round(np.asarray(P.ADDON_PRICE)[prod] * rng.uniform(0.8, 1.2, a_pos.shape[0]), 2),
-        quantity=1 + rng.poisson(0.3, a_pos.shape[0]), product=(len(P.PRODUCTS) + prod),
+        quantity=1 + np.asarray(rng.poisson(0.3, a_pos.shape[0])), product=(len(P.PRODUCTS) + prod),
         promo=np.full(a_pos.shape[0], -1, np.int8), channel=np.full(a_pos.shape[0], 1, np.int8))
 
     return MonthSignals(
@@ -229,7 +229,7 @@ def purchases(rng: np.random.Generator, pop: Population, st: State, who: np.ndar
 def log_orders(rng: np.random.Generator, pop: Population, cust: np.ndarray, at: np.ndarray,
                logs: Logs) -> None:
     """Orders of transactional customers: Gamma-Gamma amounts, products, promotions."""
-    m = cust.shape[0]
+    m: int = cust.shape[0]
     spend = pop.spend_mean[cust]
     amount = np.round(rng.gamma(4.0, 1.0, m) * spend / 4.0 + 1.0, 2)
     cum = np.cumsum(P.PRODUCT_WEIGHTS)

@@ -229,8 +229,8 @@ def _month(rng: np.random.Generator, pop: Population, st: State, grid: Grid, t: 
     # --- reactivation of lost customers (win-back raises it)
     lost = np.flatnonzero(~st.alive & st.ever & (st.last_churn_k < k))
     r = lost[rng.random(lost.shape[0]) < cmp.reactivation_prob(st, lost)]
-    r_at = ms + 5 * DAY_US + (rng.random(r.shape[0]) * max(me - ms - 5 * DAY_US, 1)).astype(
-        np.int64)
+    r_at = ms + 5 * DAY_US + (np.asarray(rng.random(r.shape[0]))
+                              * max(me - ms - 5 * DAY_US, 1)).astype(np.int64)
     r_at = np.minimum(r_at, me - 1)
     st.alive[r] = True
     for arr, val in ((st.e, 0), (st.comp, 0), (st.relocating, False), (st.need_age, 0),
@@ -294,7 +294,7 @@ def _subscription_changes(rng: np.random.Generator, pop: Population, st: State, 
         kind[conds[i]] = i
     m = kind >= 0
     c, kind = s[m], kind[m]
-    ts = ms + (rng.random(c.shape[0]) * (me - ms)).astype(np.int64)
+    ts = ms + (np.asarray(rng.random(c.shape[0])) * (me - ms)).astype(np.int64)
     ts = np.where(kind == 0, np.clip(pop.signup_us[c] + 30 * DAY_US, ms, me - 1), ts)
     ts = np.where(kind == 2, _anchor_ts(st, c, grid, k), ts)
     ts = np.maximum(ts, st.seg_start[c])

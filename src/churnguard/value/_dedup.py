@@ -8,6 +8,8 @@ thousand distinct rows.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -47,7 +49,8 @@ def unique_rows(
         w = counts["count"].to_numpy().astype(np.float64)
     else:
         kcode, ukey = pd.factorize(key, sort=False)
-        w = np.bincount(kcode, weights=np.asarray(weights, dtype=np.float64))
+        # with weights the counts are float64 (numpy's stubs type every bincount as intp)
+        w = cast(FloatArray, np.bincount(kcode, weights=np.asarray(weights, dtype=np.float64)))
         ukey = np.asarray(ukey)
     out: list[FloatArray] = []
     for uniq in reversed(uniques):

@@ -97,10 +97,10 @@ def resolve_columns(
 ) -> tuple[dict[str, str], list[str]]:
     """Map source columns to contract columns: ``({contract: source}, [extra source cols])``."""
     names = set(contract.column_names)
-    for src, dst in mapping.items():
-        if dst not in names:
+    for src, target in mapping.items():
+        if target not in names:
             raise ConfigError(
-                f"[mapping.{contract.name}] maps {src!r} to {dst!r}, which is not a column of "
+                f"[mapping.{contract.name}] maps {src!r} to {target!r}, which is not a column of "
                 f"{contract.name}; the columns are: {', '.join(contract.column_names)}"
             )
     by_norm_mapping = {_norm(k): v for k, v in mapping.items()}

@@ -91,9 +91,9 @@ def _owners_options(an: Analytics, who: Principal) -> list[str]:
 def alerts_page(request: Request, who: PageUser, an: AnalyticsDep, s: SessionDep
                 ) -> HTMLResponse:
     lang = language_of(request, who)
-    filters = {"open": request.query_params.get("open", "1") != "0",
-               "rule": _opt(request, "rule"), "owner": _opt(request, "owner"),
-               "severity": _opt(request, "severity")}
+    filters: dict[str, Any] = {"open": request.query_params.get("open", "1") != "0",
+                               "rule": _opt(request, "rule"), "owner": _opt(request, "owner"),
+                               "severity": _opt(request, "severity")}
     if filters["severity"] not in (None, *SEVERITIES):
         filters["severity"] = None
     rows, count = A.query_alerts(s, an, who, open_only=bool(filters["open"]),

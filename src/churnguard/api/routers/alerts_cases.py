@@ -245,8 +245,8 @@ def rules_by_name(request: Request) -> dict[str, Any]:
         from churnguard.errors import ChurnguardError
 
         try:
-            rules = load_rules(request.app.state.cg.warehouse.config.rules)
-            extra["act_rules"] = {r.name: r for r in rules}
+            loaded = load_rules(request.app.state.cg.warehouse.config.rules)
+            extra["act_rules"] = {r.name: r for r in loaded}
         except ChurnguardError:
             extra["act_rules"] = {}
     rules: dict[str, Any] = extra["act_rules"]
@@ -368,9 +368,9 @@ def list_alerts(
                                owner=owner, assignee=assignee, customer_id=customer_id,
                                as_of=as_of, limit=limit, offset=offset)
     owners = owners_of(an, [a.customer_id for a in rows])
-    lang = language_for(who, lang)
-    rules = rules_by_name(request) if lang != "en" else None
-    return AlertsPublic(data=[alert_public(a, owners.get(a.customer_id), lang, rules)
+    language = language_for(who, lang)
+    rules = rules_by_name(request) if language != "en" else None
+    return AlertsPublic(data=[alert_public(a, owners.get(a.customer_id), language, rules)
                               for a in rows], count=count)
 
 
@@ -410,8 +410,8 @@ def get_case(case_id: CaseId, request: Request, s: SessionDep, an: AnalyticsDep,
              who: CurrentUser, lang: Language | None = None) -> CaseDetailPublic:
     """One case with its history and alerts (reasons in ``lang``, default the user's)."""
     case = case_or_404(s, an, who, case_id)
-    lang = language_for(who, lang)
-    return case_detail(case, an, lang, rules_by_name(request) if lang != "en" else None)
+    language = language_for(who, lang)
+    return case_detail(case, an, language, rules_by_name(request) if language != "en" else None)
 
 
 @router.post("/cases/{case_id}/contact", response_model=CaseDetailPublic)

@@ -5,7 +5,7 @@ Owners see only their customers: another owner's customer is a 404, as if it did
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 import pandas as pd
 from fastapi import APIRouter, HTTPException, Query
@@ -86,7 +86,8 @@ def list_customers(
 def get_customer(customer_id: str, an: AnalyticsDep, who: CurrentUser) -> Customer360Public:
     """The 360 view: profile, value, churn probability history, reasons and timeline."""
     row = customer_or_404(an, customer_id, who.owner_scope)
-    prof = {k: clean(v) for k, v in (row.pop("profile", None) or {}).items()}
+    profile = cast("dict[str, object]", row.pop("profile", None) or {})
+    prof = {k: clean(v) for k, v in profile.items()}
     points = [ScorePoint(as_of=clean(p["as_of"]), churn_probability=float(
         p["churn_probability"]), risk_band=clean(p["risk_band"]))
         for p in an.score_points(customer_id)]

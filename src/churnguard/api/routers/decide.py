@@ -24,8 +24,9 @@ from churnguard.errors import ChurnguardError, InputError
 from churnguard.i18n import LANGUAGES
 
 router = APIRouter(tags=["decide"], responses=ERROR_RESPONSES)
-CONFLICT = {409: {"model": ErrorBody, "description": "Cannot be computed from this "
-                                                     "workspace's data yet (see the message)"}}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorBody, "description": "Cannot be computed from this "
+                                             "workspace's data yet (see the message)"}}
 
 Segment = Literal["region", "acquisition_channel", "plan", "contract_type", "industry"]
 
@@ -193,7 +194,8 @@ def power(who: CurrentUser,
     """Assignees needed per arm to detect ``mde`` (two-sided, pooled normal approximation)."""
     from churnguard.act.experiments import sample_size
 
-    args = {"baseline": baseline, "mde": mde, "alpha": alpha, "power": power, "ratio": ratio}
+    args: dict[str, Any] = {"baseline": baseline, "mde": mde, "alpha": alpha, "power": power,
+                            "ratio": ratio}
     try:
         n = sample_size(baseline, mde, alpha=alpha, power=power, ratio=ratio)
     except InputError as exc:  # each value is valid, their combination is not

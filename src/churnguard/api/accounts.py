@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from churnguard.api.security import hash_password, new_token, token_digest, verify_password
 from churnguard.appdb.auth_models import ROLES, ApiKey, AuditLog, User, WebSession, utcnow
 from churnguard.errors import InputError
+from churnguard.i18n import LANGUAGES
 
 KEY_PREFIX = "cg_"
 SESSION_TTL = timedelta(hours=12)
@@ -36,6 +37,10 @@ class Principal:
     def owner_scope(self) -> str | None:
         """The owner name whose customers alone this user may see; None = all customers."""
         return self.owner_name if self.role == "owner" else None
+
+    def language_for(self, requested: str | None) -> str:
+        """The language of a response: the one ``requested``, else the user's, else en."""
+        return requested or (self.language if self.language in LANGUAGES else "en")
 
     @classmethod
     def of(cls, user: User, *, csrf_token: str | None = None, via: str = "key") -> Principal:

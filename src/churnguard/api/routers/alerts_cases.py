@@ -332,11 +332,6 @@ def set_outcome(s: Session, who: Principal, case: Case, outcome: str, note: str 
     return case
 
 
-def language_for(who: Principal, lang: str | None) -> str:
-    """The requested language, else the user's, else English."""
-    return lang or (who.language if who.language in ("en", "zh", "fa") else "en")
-
-
 def _client(request: Request) -> str:
     return request.client.host if request.client else ""
 
@@ -368,7 +363,7 @@ def list_alerts(
                                owner=owner, assignee=assignee, customer_id=customer_id,
                                as_of=as_of, limit=limit, offset=offset)
     owners = owners_of(an, [a.customer_id for a in rows])
-    language = language_for(who, lang)
+    language = who.language_for(lang)
     rules = rules_by_name(request) if language != "en" else None
     return AlertsPublic(data=[alert_public(a, owners.get(a.customer_id), language, rules)
                               for a in rows], count=count)
@@ -410,7 +405,7 @@ def get_case(case_id: CaseId, request: Request, s: SessionDep, an: AnalyticsDep,
              who: CurrentUser, lang: Language | None = None) -> CaseDetailPublic:
     """One case with its history and alerts (reasons in ``lang``, default the user's)."""
     case = case_or_404(s, an, who, case_id)
-    language = language_for(who, lang)
+    language = who.language_for(lang)
     return case_detail(case, an, language, rules_by_name(request) if language != "en" else None)
 
 
@@ -419,7 +414,7 @@ def contact_case(case_id: CaseId, body: ContactBody, request: Request, s: Sessio
                  an: AnalyticsDep, who: CurrentUser) -> CaseDetailPublic:
     """Mark the case as contacted (open -> contacted), with an optional note."""
     case = contact(s, who, case_or_404(s, an, who, case_id), body.note, _client(request))
-    return case_detail(case, an, language_for(who, None))
+    return case_detail(case, an, who.language_for(None))
 
 
 @router.post("/cases/{case_id}/note", response_model=CaseDetailPublic)
@@ -427,7 +422,7 @@ def note_case(case_id: CaseId, body: NoteBody, request: Request, s: SessionDep,
               an: AnalyticsDep, who: CurrentUser) -> CaseDetailPublic:
     """Add a note to the case's history."""
     case = add_note(s, who, case_or_404(s, an, who, case_id), body.text, _client(request))
-    return case_detail(case, an, language_for(who, None))
+    return case_detail(case, an, who.language_for(None))
 
 
 @router.post("/cases/{case_id}/outcome", response_model=CaseDetailPublic)
@@ -436,7 +431,7 @@ def outcome_case(case_id: CaseId, body: OutcomeBody, request: Request, s: Sessio
     """Close the case: saved, lost or not_churning (confirmed still active)."""
     case = set_outcome(s, who, case_or_404(s, an, who, case_id), body.outcome, body.note,
                        _client(request))
-    return case_detail(case, an, language_for(who, None))
+    return case_detail(case, an, who.language_for(None))
 
 
 __all__ = ["add_note", "case_or_404", "contact", "query_alerts", "query_cases", "router",

@@ -21,7 +21,6 @@ from churnguard.api.deps import AnalyticsDep, CurrentUser
 from churnguard.api.errors import ERROR_RESPONSES, ErrorBody
 from churnguard.api.routers._frames import records
 from churnguard.errors import ChurnguardError, InputError
-from churnguard.i18n import LANGUAGES
 
 router = APIRouter(tags=["decide"], responses=ERROR_RESPONSES)
 CONFLICT: dict[int | str, dict[str, Any]] = {
@@ -275,7 +274,7 @@ def winback(an: AnalyticsDep, who: CurrentUser, action: WinbackAction | None = N
     ``why`` in ``lang`` (default: the user's language)."""
     from churnguard.act.winback import why_in
 
-    language = lang or (who.language if who.language in LANGUAGES else "en")
+    language = who.language_for(lang)
     everyone = decide.winback_list(an, who.owner_scope)
     counts = {str(k): int(v) for k, v in everyone["action"].value_counts().items()}
     df = everyone if action is None else everyone[everyone["action"] == action]

@@ -15,7 +15,6 @@ from pydantic import BaseModel, Field
 from churnguard.api.deps import AnalyticsDep, CurrentUser
 from churnguard.api.errors import ERROR_RESPONSES
 from churnguard.api.routers._frames import clean
-from churnguard.i18n import LANGUAGES
 from churnguard.i18n.ui import reason_texts
 
 router = APIRouter(prefix="/api/scores", tags=["scores"], responses=ERROR_RESPONSES)
@@ -49,7 +48,7 @@ def get_score(customer_id: str, an: AnalyticsDep, who: CurrentUser,
     row = an.customer(customer_id, who.owner_scope)
     if row is None:
         raise HTTPException(404, f"no customer {customer_id!r}")
-    language = lang or (who.language if who.language in LANGUAGES else "en")
+    language = who.language_for(lang)
     prob = clean(row.get("churn_probability"))
     scored = prob is not None
     return ScorePublic(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import ibis
+import pandas as pd
 import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -29,6 +30,34 @@ offsets = st.builds(
     st.sampled_from([0, 1, -1, 999_999, -999_999]))
 customer = st.tuples(st.sampled_from(sorted(WINDOWS)),
                      st.lists(offsets, min_size=1, max_size=8))
+
+
+def _episodes(customers: list[tuple[str, str]], orders: list[tuple[str, datetime]],
+              subs: list[tuple[str, str, datetime, datetime | None]],
+              rules: ChurnRules) -> tuple[list[tuple], pd.DataFrame]:
+    """``label_episodes`` on in-memory tables: customers ``(id, region)``, orders
+    ``(id, at)``, subscriptions ``(id, subscription_id, start, end)``, no interactions.
+    Returns ``(customer, episode, start_at, last_activity_at)`` per row, and the labels."""
+    ts, text = pa.timestamp("us", tz="UTC"), pa.string()
+
+    def table(**cols: tuple[pa.DataType, list]) -> ibis.Table:
+        return ibis.memtable(pa.table({k: pa.array(v, type=t) for k, (t, v) in cols.items()}))
+
+    none = [None] * len(customers)
+    lab = label_episodes(
+        table(customer_id=(text, [c for c, _ in customers]),
+              region=(text, [r for _, r in customers]), signup_at=(ts, none),
+              churned=(pa.bool_(), none), churned_at=(ts, none)),
+        table(customer_id=(text, [c for c, _ in orders]),
+              ordered_at=(ts, [t for _, t in orders])),
+        table(customer_id=(text, []), direction=(text, []), at=(ts, [])),
+        table(customer_id=(text, [x[0] for x in subs]),
+              subscription_id=(text, [x[1] for x in subs]),
+              started_at=(ts, [x[2] for x in subs]), ended_at=(ts, [x[3] for x in subs])),
+        rules=rules).to_pandas()
+    got = [(r.customer_id, int(r.episode), r.start_at.to_pydatetime(),
+            r.last_activity_at.to_pydatetime()) for r in lab.itertuples()]
+    return got, lab
 
 
 def reference(rows: list[tuple[str, str, list[datetime]]]) -> list[tuple]:
@@ -52,23 +81,9 @@ def reference(rows: list[tuple[str, str, list[datetime]]]) -> list[tuple]:
 def test_episodes_match_the_plain_definition(drawn) -> None:  # type: ignore[no-untyped-def]
     rows = [(f"C{i}", region, [EPOCH + o for o in offs])
             for i, (region, offs) in enumerate(drawn)]
-    def table(**cols: tuple[pa.DataType, list]) -> ibis.Table:
-        return ibis.memtable(pa.table({k: pa.array(v, type=t) for k, (t, v) in cols.items()}))
-
-    ts, text, none = pa.timestamp("us", tz="UTC"), pa.string(), [None] * len(rows)
-    customers = table(customer_id=(text, [r[0] for r in rows]),
-                      region=(text, [r[1] for r in rows]), signup_at=(ts, none),
-                      churned=(pa.bool_(), none), churned_at=(ts, none))
-    orders = table(customer_id=(text, [r[0] for r in rows for _ in r[2]]),
-                   ordered_at=(ts, [t for r in rows for t in r[2]]))
-    interactions = table(customer_id=(text, []), direction=(text, []), at=(ts, []))
-    subscriptions = table(customer_id=(text, []), subscription_id=(text, []),
-                          started_at=(ts, []), ended_at=(ts, []))
+    orders = [(cid, t) for cid, _, times in rows for t in times]
     rules = ChurnRules.make(inactive_days=10, segments={"region = b": {"inactive_days": 7}})
-    lab = label_episodes(customers, orders, interactions, subscriptions,
-                         rules=rules).to_pandas()
-    got = [(r.customer_id, int(r.episode), r.start_at.to_pydatetime(),
-            r.last_activity_at.to_pydatetime()) for r in lab.itertuples()]
+    got, lab = _episodes([(r[0], r[1]) for r in rows], orders, [], rules)
     assert got == sorted(reference(rows))
     assert set(lab.window_days) <= {7, 10}
 
@@ -116,26 +131,8 @@ def test_contractual_episodes_match_the_plain_definition(drawn) -> None:  # type
             got.append((start, end))
             prev_end = end or start
         rows.append((f"C{i}", region, sorted(got, key=lambda x: x[0])))
-    ts, text = pa.timestamp("us", tz="UTC"), pa.string()
-
-    def table(**cols: tuple[pa.DataType, list]) -> ibis.Table:
-        return ibis.memtable(pa.table({k: pa.array(v, type=t) for k, (t, v) in cols.items()}))
-
-    none = [None] * len(rows)
-    customers = table(customer_id=(text, [r[0] for r in rows]),
-                      region=(text, [r[1] for r in rows]), signup_at=(ts, none),
-                      churned=(pa.bool_(), none), churned_at=(ts, none))
     subs = [(cid, f"{cid}-{k:02d}", s, e) for cid, _, ss in rows for k, (s, e) in enumerate(ss)]
-    subscriptions = table(customer_id=(text, [x[0] for x in subs]),
-                          subscription_id=(text, [x[1] for x in subs]),
-                          started_at=(ts, [x[2] for x in subs]),
-                          ended_at=(ts, [x[3] for x in subs]))
-    orders = table(customer_id=(text, []), ordered_at=(ts, []))
-    interactions = table(customer_id=(text, []), direction=(text, []), at=(ts, []))
     rules = ChurnRules.make(grace_days=0, segments={"region = b": {"grace_days": 3}})
-    lab = label_episodes(customers, orders, interactions, subscriptions,
-                         rules=rules).to_pandas()
-    got = [(r.customer_id, int(r.episode), r.start_at.to_pydatetime(),
-            r.last_activity_at.to_pydatetime()) for r in lab.itertuples()]
+    got, lab = _episodes([(r[0], r[1]) for r in rows], [], subs, rules)
     assert got == sorted(contractual_reference(rows))
     assert set(lab.definition) == {"contractual"}

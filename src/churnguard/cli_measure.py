@@ -38,8 +38,8 @@ def render(df: pd.DataFrame, *, by: str | None, title: str) -> Table:
              "end", "churn rate", "retention", "change"]
     for h in heads:
         table.add_column(h, justify="left" if h in (by, "period") else "right")
-    for r in df.itertuples(index=False):
-        row = r._asdict()
+    # records, not itertuples: a breakdown like "attributes.tier" is no Python identifier
+    for row in df.to_dict("records"):
         cells = [str(row[by])] if by else []
         cells += [
             f"{row['period_start']}{'' if row['complete'] else ' *'}",

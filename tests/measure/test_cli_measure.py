@@ -57,6 +57,36 @@ def test_measure_errors_are_churnguard_errors(app: typer.Typer, make_ws: MakeWs,
     assert isinstance(res.exception, InputError)
 
 
+def test_breakdown_by_a_custom_attribute_and_a_typo(app: typer.Typer, make_ws: MakeWs,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A custom attribute breaks churn down under either name (the table used to fail on
+    the dotted one); a misspelt one is an error, not one "(missing)" group."""
+    import churnguard.cli_measure as cm
+
+    monkeypatch.setattr(cm, "console", Console(width=200))
+    ws = make_ws("attr", customers="""
+        customer_id,signup_at,tier
+        A,2024-01-01,gold
+        B,2024-02-01,silver
+        """, orders="""
+        order_id,customer_id,ordered_at,amount
+        o1,A,2024-01-10,5
+        o2,B,2024-02-10,5
+        """)
+    ws.close()
+    runner = CliRunner()
+    for by in ("tier", "attributes.tier"):
+        res = runner.invoke(app, ["measure", str(ws.root), "--as-of", "2024-07-01",
+                                  "--by", by], catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+        assert "gold" in res.output and "silver" in res.output
+        assert "(missing)" not in res.output
+    for typo in ("tierr", "attributes.teir"):
+        res = runner.invoke(app, ["measure", str(ws.root), "--by", typo])
+        assert isinstance(res.exception, InputError)
+        assert f"cannot break churn down by {typo!r}" in str(res.exception)
+
+
 def test_revenue_cohorts_survival_compare_history_commands(
         app: typer.Typer, make_ws: MakeWs, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:

@@ -75,16 +75,26 @@ def customer_dimension(
             column = f"attributes.{name}"
         if name.startswith("_") or name in ("customer_id", "attributes"):
             raise InputError(f"cannot break churn down by {name!r}")
+        unknown = InputError(
+            f"cannot break churn down by {name!r}: not a customers column, custom "
+            f"attribute or band; use one of {', '.join(dimension_names())}")
         try:
             expr = segment_column(customers, column)
         except InputError:
-            raise InputError(
-                f"cannot break churn down by {name!r}: not a customers column, custom "
-                f"attribute or band; use one of {', '.join(dimension_names())}"
-            ) from None
+            raise unknown from None
+        if column.startswith("attributes.") and not _has_attribute(customers, column):
+            raise unknown  # a typo would otherwise put everyone in "(missing)"
         value = customers.select("customer_id", value=expr)
     value = value.select("customer_id", value=value.value.fill_null(MISSING))
     return value.rename({name: "value"})
+
+
+def _has_attribute(customers: ir.Table, column: str) -> bool:
+    """Whether any customer carries the custom attribute ``attributes.<name>`` (a JSON
+    null counts: the key is there). One query that stops at the first such customer."""
+    value = customers.attributes[column.removeprefix("attributes.")]
+    hit = customers.filter(value.notnull()).select("customer_id").limit(1)
+    return bool(hit.count().to_pyarrow().as_py())
 
 
 def _customer_orders(orders: ir.Table, labels: ir.Table) -> ir.Table:

@@ -151,6 +151,29 @@ def test_missing_outcomes_come_from_labels(sim_ws: Path, tmp_path: Path) -> None
     assert after.retention.diff == pytest.approx(before.retention.diff, abs=0.05)
 
 
+def test_outcomes_past_the_data_end_are_undetermined(sim_ws: Path, tmp_path: Path) -> None:
+    """A campaign whose 90 days run past the data: those already lost are known, the rest
+    are not yet. Counting only the lost would make the campaign look like a disaster (and
+    feed uplift models a campaign where everyone churned); every outcome must wait."""
+    import shutil
+
+    from churnguard.act.experiments import campaign_outcomes
+
+    root = tmp_path / "copy"
+    shutil.copytree(sim_ws, root)
+    with Workspace.open(root) as ws:
+        camps = ws.warehouse.table("campaigns").to_pandas()
+        camps = camps[camps["goal"] == "retention"].sort_values("started_at")
+        last, done = camps["campaign_id"].iloc[-1], camps["campaign_id"].iloc[-2]
+        ws.warehouse.duck.execute("UPDATE assignments SET outcome = NULL")
+        late = campaign_outcomes(ws, last)
+        early = campaign_outcomes(ws, done)
+    assert late["retained"].isna().all() and set(late["outcome_source"]) == {""}
+    # a campaign whose window closed before the data end keeps both outcomes
+    assert set(early["retained"].dropna()) == {0.0, 1.0}
+    assert early["retained"].notna().mean() > 0.9
+
+
 def test_cli_experiment(sim_ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import churnguard.cli_reasons as cr
 

@@ -293,13 +293,17 @@ def _from_labels(lab: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
                  winback: bool) -> float:
     if lab.empty:
         return float("nan")
-    observed = pd.to_datetime(lab["observed_until"], utc=True).max() >= end
+    if pd.to_datetime(lab["observed_until"], utc=True).max() < end:
+        # the window runs past the data: undetermined either way. Counting the customers
+        # already lost (or already back) while the others wait would leave only one
+        # outcome known, and every rate of the campaign would be biased towards it.
+        return float("nan")
     if winback:
         back = pd.to_datetime(lab["start_at"], utc=True).between(start, end).any()
-        return 1.0 if back else (0.0 if observed else float("nan"))
+        return 1.0 if back else 0.0
     churn_at = pd.to_datetime(lab["churn_at"], utc=True)
     lost = (lab["churned"].astype(bool) & churn_at.between(start, end)).any()
-    return 0.0 if lost else (1.0 if observed else float("nan"))
+    return 0.0 if lost else 1.0
 
 
 def _window_mean(df: pd.DataFrame, events: pd.DataFrame, at: str, value: str,

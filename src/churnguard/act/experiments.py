@@ -254,6 +254,7 @@ def campaign_outcomes(ws: Workspace, campaign_id: str, *,
     """One row per assignment: arm, ``retained`` (1/0, NaN if undetermined), its source,
     cost, revenue in the window (orders + subscription MRR pro rata) and feedback scores."""
     from churnguard.measure.labels import labels
+    from churnguard.predict.dataset import data_range, workspace_tables
 
     wh = ws.warehouse
     a = wh.table("assignments")
@@ -266,9 +267,15 @@ def campaign_outcomes(ws: Workspace, campaign_id: str, *,
     start = pd.to_datetime(df["assigned_at"], utc=True)
     end = start + pd.Timedelta(days=horizon_days)
     outcome = df["outcome"].map(SUCCESS) if "outcome" in df else pd.Series(np.nan, df.index)
+    # a window that runs past the data is undetermined, whatever the source says: before
+    # it closes only the early outcomes are known (those already lost, or already back),
+    # and a comparison of them alone is biased towards that outcome
+    last = data_range(workspace_tables(ws)).last_at
+    closed = end <= pd.Timestamp(last) if last is not None else pd.Series(False, df.index)
+    outcome = outcome.where(closed)
     df["retained"], df["outcome_source"] = outcome, np.where(outcome.notna(), "assignment", "")
     who = list(df["customer_id"].unique())
-    todo = df["retained"].isna()
+    todo = df["retained"].isna() & closed
     if todo.any():
         lab = labels(ws).to_pandas()
         lab = lab[lab["customer_id"].isin(set(df.loc[todo, "customer_id"]))]

@@ -28,7 +28,9 @@ def target(
         help="Write an HTML report (Qini curves, segments, offers).")] = None,
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="Data date (YYYY-MM-DD); default: the end of the data.")] = None,
-    method: Annotated[str, typer.Option(help="Meta-learner: t (T-learner) or x.")] = "t",
+    method: Annotated[str, typer.Option(
+        help="Uplift: risk (churn probability x the offer's relative effect in its "
+             "campaigns; needs a churn model), t (T-learner) or x (X-learner).")] = "risk",
     min_uplift: Annotated[float, typer.Option(
         help="Least retention uplift (0.05 = 5 pp) worth paying for.")] = 0.05,
     solver: Annotated[str, typer.Option(help="exact (integer programme) or greedy.")
@@ -39,13 +41,14 @@ def target(
     """Whom to save and with what: uplift x value - cost, one offer each, within the budget."""
     from churnguard.act.offers import load_offers
     from churnguard.act.target import known_names, plan
+    from churnguard.act.uplift import METHODS
     from churnguard.warehouse import Workspace
 
     check_out(out)
     if report is not None and report.suffix.lower() != ".html":
         raise InputError(f"{report}: the report is HTML; name it *.html")
-    if method not in ("x", "t"):
-        raise InputError(f"--method {method!r}: use x or t")
+    if method not in METHODS:
+        raise InputError(f"--method {method!r}: use {', '.join(METHODS)}")
     if solver not in ("exact", "greedy"):
         raise InputError(f"--solver {solver!r}: use exact or greedy")
     if not budget >= 0:

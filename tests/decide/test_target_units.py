@@ -12,7 +12,13 @@ import pytest
 from churnguard.act.expr import RuleError
 from churnguard.act.offers import load_offers, parse_offers
 from churnguard.act.target import choose
-from churnguard.act.uplift import UpliftModel, qini_coefficient, qini_curve
+from churnguard.act.uplift import (
+    RiskScaledUplift,
+    UpliftModel,
+    fit_offers,
+    qini_coefficient,
+    qini_curve,
+)
 from churnguard.errors import InputError, NotFittedError
 from churnguard.predict.features.registry import Feature
 
@@ -158,3 +164,37 @@ def test_learner_finds_who_the_offer_helps_and_who_it_hurts(method: str) -> None
         UpliftModel().predict(grid)
     with pytest.raises(InputError, match="treated arm: 10 assignees"):
         UpliftModel().fit(X[:20], np.r_[np.ones(10), np.zeros(10)], y[:20], registry=reg)
+
+
+def test_risk_method_measures_a_relative_effect_that_transfers_to_other_risks() -> None:
+    """Two campaigns of one offer on populations of different risk (40 % and 10 % lost
+    without it), the offer cutting each customer's risk by 30 %: the absolute effects
+    differ (12 pp and 3 pp), the relative one is the same, and it is what carries over to
+    today's customers of another risk."""
+    rng = np.random.default_rng(3)
+    parts = []
+    for cid, p0, n in (("A", 0.4, 6000), ("B", 0.1, 6000)):
+        t = (rng.random(n) < 0.5).astype(int)
+        lost = (rng.random(n) < p0 * (1 - 0.3 * t)).astype(int)
+        parts.append(pd.DataFrame({"campaign_id": cid, "offer": "call", "treated": t,
+                                   "lost": lost, "accepted": np.where(t == 1, 1.0, np.nan),
+                                   "churn_probability": p0}))
+    ex = pd.concat(parts, ignore_index=True)
+    m = RiskScaledUplift().fit(ex)
+    # sampling error of the pooled ratio at these sizes: about 0.03
+    assert m.rrr_ == pytest.approx(0.3, abs=0.07)
+    today = pd.DataFrame({"churn_probability": [0.05, 0.5]})
+    np.testing.assert_allclose(m.predict(today)["uplift"], [0.05 * m.rrr_, 0.5 * m.rrr_])
+    # the pooled absolute effect (7.5 pp) would promise 7.5 pp to the 5 % customer
+    assert m.ate_ > 0.05 and m.predict(today)["uplift"][0] < 0.03
+    fitted = fit_offers(ex, {}, method="risk", folds=3)
+    assert fitted.models["call"].rrr_ == pytest.approx(m.rrr_)  # type: ignore[union-attr]
+    assert fitted.heldout is not None and len(fitted.heldout) == len(ex)
+    with pytest.raises(InputError, match="churn_probability"):
+        fit_offers(ex.drop(columns="churn_probability"), {}, method="risk")
+    with pytest.raises(InputError, match="churn_probability"):
+        m.predict(pd.DataFrame({"x": [1.0]}))
+    with pytest.raises(InputError, match="use risk, t, x"):
+        fit_offers(ex, {}, method="s")  # type: ignore[arg-type]
+    with pytest.raises(NotFittedError):
+        RiskScaledUplift().predict(today)

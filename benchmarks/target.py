@@ -8,8 +8,18 @@ Run (from the repo root):
     .venv/bin/python benchmarks/target.py                       # 60,000 customers x 36 months
     .venv/bin/python benchmarks/target.py --customers 20000 --methods x
 
-Writes ``benchmarks/out/target.md``. The uplift models are fitted once per meta-learner
-and reused for every ``--min-uplift`` (``plan(..., models=, inputs=)``).
+Writes ``benchmarks/out/target.md``. The uplift models are fitted once per method and
+reused for every ``--min-uplift`` (``plan(..., models=, inputs=)``). The ``risk`` method
+needs a churn model: without one in the workspace, one is trained first
+(``churnguard.predict.train.train(ws, origins=0)``, validation only).
+
+The last row, **ceiling**, is not a method a user has: per offer, a LightGBM regression is
+fitted on today's TRUE effects (``ground_truth/offer_effects.parquet``) from the same
+point-in-time features, cross-fitted in three folds (each customer predicted by a model
+that did not see that customer's effect), and the plan is built from those predictions
+with the plan's own value and acceptance. It measures how much of the oracle any learner
+of per-customer uplift from these features could reach, given far more (and truer)
+training data than past campaigns hold.
 """
 
 from __future__ import annotations
@@ -29,7 +39,9 @@ def main() -> None:
     ap.add_argument("--months", type=int, default=36)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--budget", type=float, default=20_000.0)
-    ap.add_argument("--methods", default="x,t")
+    ap.add_argument("--methods", default="risk,t,x")
+    ap.add_argument("--no-ceiling", action="store_true",
+                    help="skip the ceiling row (a learner fitted on the TRUE effects)")
     ap.add_argument("--min-uplift", default="0,0.01,0.03,0.05")
     ap.add_argument("--workspace", type=Path, default=Path("/tmp/churnguard-bench-target"))
     ap.add_argument("--offers", type=Path, default=REPO / "examples" / "offers.toml")
@@ -41,9 +53,11 @@ def main() -> None:
     from churnguard.act.offers import load_offers
     from churnguard.act.target import (
         _as_of,
+        _fit_models,
         _greedy,
         _lagrangian,
         _milp,
+        choose,
         evaluate_on_truth,
         known_names,
         plan,
@@ -58,6 +72,18 @@ def main() -> None:
     if not (ws_path / "ground_truth" / "offer_effects.parquet").exists():
         simulate_into(ws_path, customers=args.customers, months=args.months, seed=args.seed,
                       replace=(ws_path / "churnguard.toml").exists())
+    if "risk" in args.methods.split(","):
+        from churnguard.errors import ChurnguardError
+        from churnguard.predict.registry import ModelRegistry
+        from churnguard.predict.train import train
+
+        try:
+            ModelRegistry(ws_path).load()
+        except ChurnguardError:
+            t0 = time.perf_counter()
+            with Workspace.open(ws_path) as ws:
+                train(ws, origins=0)
+            print(f"churn model trained (validation only): {time.perf_counter() - t0:.0f} s")
     lines = [f"# Retention targeting on the simulator ({args.customers:,} customers x "
              f"{args.months} months, seed {args.seed}, budget {args.budget:,.0f})", "",
              "| learner | min uplift | customers | committed | expected profit | "
@@ -75,8 +101,13 @@ def main() -> None:
         last = None
         for method in args.methods.split(","):
             t0 = time.perf_counter()
-            models = fit_offers(ex, reg, offers=[o.campaign_offer for o in offers],
-                                method=method)  # type: ignore[arg-type]
+            notes: list[str] = []
+            models = (_fit_models(ws, [o.campaign_offer for o in offers], "risk", 3, False,
+                                  notes) if method == "risk" else
+                      fit_offers(ex, reg, offers=[o.campaign_offer for o in offers],
+                                 method=method))  # type: ignore[arg-type]
+            if notes:
+                print("; ".join(notes))
             fit_s = time.perf_counter() - t0
             q = {k: qini_coefficient(v) for k, v in qini_by_offer(models.heldout).items()}
             qini_lines.append(f"| {method} | {fit_s:.0f} | " + " | ".join(
@@ -93,6 +124,12 @@ def main() -> None:
                     f"{ev['highest_true_risk_true_profit']:,.0f} |")
                 print(lines[-1], flush=True)
                 last = r
+        if last is not None and not args.no_ceiling:
+            t0 = time.perf_counter()
+            tp, oracle = _ceiling(last, ws.truth_dir, inputs.frame, args.budget, choose)
+            lines.append(f"| ceiling (learner fitted on TRUE effects) | 0 | | | | {tp:,.0f} | "
+                         f"{oracle:,.0f} | {tp / oracle:.1%} | | |")
+            print(lines[-1], f"({time.perf_counter() - t0:.0f} s)", flush=True)
     lines += ["", "Held-out Qini coefficient per offer (cross-fitted past-campaign "
               "assignments) and fit seconds:", "",
               "| learner | fit s | " + " | ".join(o.name for o in offers) + " |",
@@ -122,6 +159,43 @@ def main() -> None:
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
     print(f"wrote {out}")
+
+
+def _ceiling(result, truth_dir, frame, budget, choose):  # type: ignore[no-untyped-def]
+    """True profit of the plan built from a cross-fitted LightGBM regression of each offer's
+    TRUE effect on the point-in-time features (see the module docstring), and the oracle's."""
+    import lightgbm as lgb
+    import numpy as np
+    import pandas as pd
+
+    eff = pd.read_parquet(Path(truth_dir) / "offer_effects.parquet")
+    camp = {o.name: o.campaign_offer for o in result.offers}
+    c = result.candidates.assign(_camp=result.candidates["offer"].map(camp))
+    j = c.merge(eff.rename(columns={"offer": "_camp"}), on=["customer_id", "_camp"],
+                how="left")
+    j["true_profit"] = np.where(j["true_offer_effect"].notna(),
+                                -j["true_offer_effect"] * j["true_expected_revenue_12m"]
+                                - j["true_p_accept"] * j["cost"], -j["expected_cost"])
+    X = frame.set_index("customer_id").select_dtypes("number").astype(float)
+    X = X.drop(columns=[k for k in ("churn_probability",) if k in X])
+    pred = np.full(len(j), -1.0)  # unknown effect (already lost): never worth paying for
+    rng = np.random.default_rng(0)
+    for offer in j["offer"].unique():
+        pos = np.flatnonzero((j["offer"] == offer).to_numpy() & j["true_offer_effect"].notna())
+        Xg = X.reindex(j["customer_id"].to_numpy()[pos])
+        y = -j["true_offer_effect"].to_numpy()[pos]
+        fold = rng.integers(0, 3, len(pos))
+        for k in range(3):
+            m = lgb.LGBMRegressor(n_estimators=300, learning_rate=0.05, min_child_samples=50,
+                                  n_jobs=1, verbose=-1).fit(Xg[fold != k], y[fold != k])
+            pred[pos[fold == k]] = m.predict(Xg[fold == k])
+    j["expected_profit"] = pred * j["value"] - j["acceptance_rate"] * j["cost"]
+    pick = j[(j["expected_profit"] > 0) & (j["cost"] <= budget)]
+    chosen, _ = choose(pick, budget)
+    ok = j[(j["true_profit"] > 0) & (j["cost"] <= budget)]
+    best, _ = choose(ok.assign(expected_profit=ok["true_profit"]), budget)
+    return (float(pick.iloc[chosen]["true_profit"].sum()),
+            float(ok.iloc[best]["true_profit"].sum()))
 
 
 if __name__ == "__main__":

@@ -134,6 +134,7 @@ def test_cli_target_end_to_end_and_bad_input(shop: Path, tmp_path: Path) -> None
     assert df["cost"].sum() <= 3000
     page = rep.read_text(encoding="utf-8")
     assert "Qini curves" in page and "data:image/png;base64," in page
+    assert "churn probability x the offer's relative effect" in page  # the default method
     assert "src='http" not in page and 'src="http' not in page  # works offline
     bad = tmp_path / "bad.toml"
     bad.write_text('[[offers]]\nname = "x"\ncost = 5\neligible = "contract == \'annual\'"\n',

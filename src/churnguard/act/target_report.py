@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from churnguard.act.uplift import qini_by_offer, qini_coefficient
+from churnguard.act.uplift import OfferModels, qini_by_offer, qini_coefficient
 from churnguard.predict.report import _png
 
 if TYPE_CHECKING:
@@ -57,6 +57,15 @@ def offers_table(result: TargetPlan) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _method(models: OfferModels) -> str:
+    """How the plan's uplift was estimated, in words (the methods of the fitted models)."""
+    names = {"risk": "each customer's churn probability x the offer's relative effect in "
+                     "its campaigns",
+             "t": "T-learner on LightGBM", "x": "X-learner on LightGBM"}
+    used = sorted({str(getattr(mod, "method", "")) for mod in models.models.values()})
+    return "; ".join(names.get(u, u) for u in used) or "no model"
+
+
 def write_report(result: TargetPlan, path: str | Path, *,
                  evaluation: dict[str, float] | None = None, top: int = 100) -> None:
     """Write the plan report to ``path``."""
@@ -81,8 +90,8 @@ def write_report(result: TargetPlan, path: str | Path, *,
         "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;"
         "padding:3px 6px;text-align:right}th{background:#f3f3f3}</style></head><body>",
         "<h1>Retention plan</h1>",
-        "<p>Uplift per offer from past campaigns with control groups (X-learner on "
-        "LightGBM); expected profit = uplift x 12-month value - acceptance x cost; at most "
+        f"<p>Uplift per offer from past campaigns with control groups ({_method(m)}); "
+        "expected profit = uplift x 12-month value - acceptance x cost; at most "
         "one offer per customer, the total maximised within the budget.</p>",
         summary.to_html(index=False),
     ]

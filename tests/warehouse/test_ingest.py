@@ -10,11 +10,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import open_workspace
 
 from churnguard.errors import ConfigError, InputError
 from churnguard.warehouse import Workspace
 from churnguard.warehouse.ingest import BatchRefused, ingest_file
+from conftest import open_workspace
 
 UTC = dt.UTC
 

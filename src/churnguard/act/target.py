@@ -86,9 +86,9 @@ plan lost money: -2,246 (T, 0.05) and -2,733 (X, 0.03) against the oracle's +14,
 forecast, until campaigns with control groups have run on populations like the one being
 targeted. The held-out Qini curves of the risk method (cross-fitted rrr x the assignees'
 churn probability) flatter it: the churn model that scores the assignees was trained on
-data that includes their later outcomes. Solvers on the 23,225 candidate pairs of a T-learner plan: HiGHS did not finish
-in 30 s (52 s with the time limit), the Lagrangian took 0.65 s (402,817 expected profit),
-the profit/cost greedy 0.03 s (402,162).
+data that includes their later outcomes. Solvers on the 23,225 candidate pairs of a
+T-learner plan: HiGHS did not finish in 30 s (52 s with the time limit), the Lagrangian
+took 0.65 s (402,817 expected profit), the profit/cost greedy 0.03 s (402,162).
 """
 
 from __future__ import annotations

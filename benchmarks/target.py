@@ -53,11 +53,11 @@ def main() -> None:
     from churnguard.act.offers import load_offers
     from churnguard.act.target import (
         _as_of,
+        _churn_scorer,
         _fit_models,
         _greedy,
         _lagrangian,
         _milp,
-        choose,
         evaluate_on_truth,
         known_names,
         plan,
@@ -102,8 +102,8 @@ def main() -> None:
         for method in args.methods.split(","):
             t0 = time.perf_counter()
             notes: list[str] = []
-            models = (_fit_models(ws, [o.campaign_offer for o in offers], "risk", 3, False,
-                                  notes) if method == "risk" else
+            models = (_fit_models(ws, reg, [o.campaign_offer for o in offers], "risk", 3,
+                                  _churn_scorer(ws, reg)[0], notes) if method == "risk" else
                       fit_offers(ex, reg, offers=[o.campaign_offer for o in offers],
                                  method=method))  # type: ignore[arg-type]
             if notes:
@@ -126,7 +126,7 @@ def main() -> None:
                 last = r
         if last is not None and not args.no_ceiling:
             t0 = time.perf_counter()
-            tp, oracle = _ceiling(last, ws.truth_dir, inputs.frame, args.budget, choose)
+            tp, oracle = _ceiling(last, inputs.frame, ws.truth_dir, args.budget)
             lines.append(f"| ceiling (learner fitted on TRUE effects) | 0 | | | | {tp:,.0f} | "
                          f"{oracle:,.0f} | {tp / oracle:.1%} | | |")
             print(lines[-1], f"({time.perf_counter() - t0:.0f} s)", flush=True)
@@ -161,21 +161,15 @@ def main() -> None:
     print(f"wrote {out}")
 
 
-def _ceiling(result, truth_dir, frame, budget, choose):  # type: ignore[no-untyped-def]
+def _ceiling(result, frame, truth_dir, budget):  # type: ignore[no-untyped-def]
     """True profit of the plan built from a cross-fitted LightGBM regression of each offer's
     TRUE effect on the point-in-time features (see the module docstring), and the oracle's."""
     import lightgbm as lgb
     import numpy as np
-    import pandas as pd
 
-    eff = pd.read_parquet(Path(truth_dir) / "offer_effects.parquet")
-    camp = {o.name: o.campaign_offer for o in result.offers}
-    c = result.candidates.assign(_camp=result.candidates["offer"].map(camp))
-    j = c.merge(eff.rename(columns={"offer": "_camp"}), on=["customer_id", "_camp"],
-                how="left")
-    j["true_profit"] = np.where(j["true_offer_effect"].notna(),
-                                -j["true_offer_effect"] * j["true_expected_revenue_12m"]
-                                - j["true_p_accept"] * j["cost"], -j["expected_cost"])
+    from churnguard.act.target import choose, oracle_choice, truth_pairs
+
+    j = truth_pairs(result, truth_dir)
     X = frame.set_index("customer_id").select_dtypes("number").astype(float)
     X = X.drop(columns=[k for k in ("churn_probability",) if k in X])
     pred = np.full(len(j), -1.0)  # unknown effect (already lost): never worth paying for
@@ -192,10 +186,8 @@ def _ceiling(result, truth_dir, frame, budget, choose):  # type: ignore[no-untyp
     j["expected_profit"] = pred * j["value"] - j["acceptance_rate"] * j["cost"]
     pick = j[(j["expected_profit"] > 0) & (j["cost"] <= budget)]
     chosen, _ = choose(pick, budget)
-    ok = j[(j["true_profit"] > 0) & (j["cost"] <= budget)]
-    best, _ = choose(ok.assign(expected_profit=ok["true_profit"]), budget)
     return (float(pick.iloc[chosen]["true_profit"].sum()),
-            float(ok.iloc[best]["true_profit"].sum()))
+            float(oracle_choice(j, budget)["true_profit"].sum()))
 
 
 if __name__ == "__main__":

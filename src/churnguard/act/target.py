@@ -95,7 +95,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -184,24 +184,24 @@ def _as_of(ws: Workspace, as_of: Any) -> datetime:
     return cut
 
 
-def _churn_probability(ws: Workspace, frame: pd.DataFrame, notes: list[str]) -> np.ndarray:
-    """From the inputs (``score_history``), else the active churn model, else NaN."""
-    if "churn_probability" in frame and frame["churn_probability"].notna().any():
-        return frame["churn_probability"].to_numpy(dtype=float)
-    from churnguard.predict.features import feature_registry
+def _churn_scorer(ws: Workspace, registry: Mapping[str, Any]
+                  ) -> tuple[Callable[[pd.DataFrame], np.ndarray] | None, str]:
+    """The active churn model as a function from a feature frame to churn probabilities
+    (loaded once per plan: it scores today's customers and the campaign assignees), or
+    ``None`` and why not."""
     from churnguard.predict.registry import ModelRegistry
     from churnguard.predict.score import score_frame
 
     try:
         saved = ModelRegistry(ws.root).load()
     except ChurnguardError as exc:
-        notes.append(f"no churn model ({exc}); churn_probability is the uplift models' "
-                     "P(lost within 90 days | no offer)")
-        return np.full(len(frame), np.nan)
-    from churnguard.predict.dataset import workspace_tables
+        return None, str(exc)
 
-    s = score_frame(saved, frame, feature_registry(workspace_tables(ws)), reasons="none")
-    return s["churn_probability"].to_numpy(dtype=float)
+    def score(frame: pd.DataFrame) -> np.ndarray:
+        s = score_frame(saved, frame, registry, reasons="none")
+        return s["churn_probability"].to_numpy(dtype=float)
+
+    return score, ""
 
 
 def _value(frame: pd.DataFrame, notes: list[str]) -> np.ndarray:
@@ -250,10 +250,22 @@ def plan(ws: Workspace, budget: float, offers: Sequence[Offer] | str | Path, *,
     frame = inputs.frame
     if frame.empty:
         raise InputError(f"no active customers as of {cut.date()}")
-    p_churn = _churn_probability(ws, frame, notes)
+    from churnguard.predict.dataset import workspace_tables
+    from churnguard.predict.features import feature_registry
+
+    registry = feature_registry(workspace_tables(ws))
+    scorer, no_model = _churn_scorer(ws, registry)
+    if "churn_probability" in frame and frame["churn_probability"].notna().any():
+        p_churn = frame["churn_probability"].to_numpy(dtype=float)  # score_history
+    elif scorer is not None:
+        p_churn = scorer(frame)
+    else:
+        notes.append(f"no churn model ({no_model}); churn_probability is the uplift models' "
+                     "P(lost within 90 days | no offer)")
+        p_churn = np.full(len(frame), np.nan)
     if models is None:
-        models = _fit_models(ws, [o.campaign_offer for o in offers], method, folds,
-                             np.isnan(p_churn).all(), notes)
+        models = _fit_models(ws, registry, [o.campaign_offer for o in offers], method, folds,
+                             scorer, notes)
     for name, why in models.skipped.items():
         notes.append(f"campaign offer {name}: {why}; offers learned from it are left out")
     usable = [o for o in offers if o.campaign_offer in models.models]
@@ -263,7 +275,8 @@ def plan(ws: Workspace, budget: float, offers: Sequence[Offer] | str | Path, *,
     if np.isnan(p_churn).all() and any(isinstance(models.models[o.campaign_offer],
                                                   RiskScaledUplift) for o in usable):
         raise InputError("these uplift models scale each customer's churn probability, and "
-                         f"no customer has one as of {cut.date()}: run `churnguard score`")
+                         f"no customer has one as of {cut.date()}: train a churn model "
+                         "(`churnguard train`)")
     value = _value(frame, notes)
     scored = frame.assign(churn_probability=p_churn)
     preds = {o.campaign_offer: models.models[o.campaign_offer].predict(scored)
@@ -301,31 +314,28 @@ def plan(ws: Workspace, budget: float, offers: Sequence[Offer] | str | Path, *,
                         solver, notes)
 
 
-def _fit_models(ws: Workspace, offers: list[str], method: Method, folds: int,
-                no_scores: bool, notes: list[str]) -> OfferModels:
-    """Learn the offers' uplift from the campaigns; the risk method scores the assignees
-    with the churn model as of their campaign (the T-learner stands in without one)."""
-    from churnguard.predict.dataset import workspace_tables
-    from churnguard.predict.features import feature_registry
-
-    registry = feature_registry(workspace_tables(ws))
+def _fit_models(ws: Workspace, registry: Mapping[str, Any], offers: list[str],
+                method: Method, folds: int,
+                scorer: Callable[[pd.DataFrame], np.ndarray] | None,
+                notes: list[str]) -> OfferModels:
+    """Learn the offers' uplift from the campaigns. The risk method needs the assignees'
+    churn probability as of their campaign (``scorer``, the churn model); without it the
+    T-learner stands in, and a note says so."""
     examples = campaign_examples(ws)
     if method == "risk":
-        why = "no churn scores for today's customers" if no_scores else ""
-        if not why:
+        p = np.full(len(examples), np.nan)
+        if scorer is not None:
             try:
-                p = _churn_probability(ws, examples.drop(columns="churn_probability",
-                                                         errors="ignore"), [])
+                p = scorer(examples.drop(columns="churn_probability", errors="ignore"))
             except ChurnguardError as exc:
-                p = np.full(len(examples), np.nan)
                 log.warning("scoring the campaign assignees failed: %s", exc)
-            why = "the churn model could not score the campaign assignees" if np.isnan(
-                p).all() else ""
-            examples = examples.assign(churn_probability=p)
-        if why:
-            notes.append(f"uplift method risk needs a churn model ({why}; train one with "
-                         "`churnguard train`): the T-learner estimated the uplift instead")
+        if np.isnan(p).all():
+            notes.append("uplift method risk needs a churn model that scores the campaign "
+                         "assignees (train one with `churnguard train`): the T-learner "
+                         "estimated the uplift instead")
             method = "t"
+        else:
+            examples = examples.assign(churn_probability=p)
     return fit_offers(examples, registry, offers=offers, method=method, folds=folds)
 
 
@@ -506,6 +516,34 @@ def _plan_frame(cand: pd.DataFrame, chosen: pd.Index) -> pd.DataFrame:
 
 
 # -- evaluation on the simulator's ground truth --------------------------------------------
+def truth_pairs(result: TargetPlan, truth_dir: str | Path) -> pd.DataFrame:
+    """The plan's candidate pairs joined with the simulator's truth
+    (``offer_effects.parquet``), with ``true_profit``: ``-true_offer_effect x true 12-month
+    revenue - true acceptance x cost``; a customer the truth has already lost earns nothing
+    and costs the plan's expected cost."""
+    path = Path(truth_dir) / "offer_effects.parquet"
+    if not path.is_file():
+        raise InputError(f"{path}: no offer effects in the ground truth (a simulated "
+                         "workspace made by this version of `churnguard simulate` has them)")
+    eff = pd.read_parquet(path)
+    camp = {o.name: o.campaign_offer for o in result.offers}
+    c = result.candidates.assign(_camp=result.candidates["offer"].map(camp))
+    j = c.merge(eff.rename(columns={"offer": "_camp"}), on=["customer_id", "_camp"],
+                how="left")
+    j["true_profit"] = np.where(
+        j["true_offer_effect"].notna(), -j["true_offer_effect"] * j["true_expected_revenue_12m"]
+        - j["true_p_accept"] * j["cost"], -j["expected_cost"])
+    return j
+
+
+def oracle_choice(pairs: pd.DataFrame, budget: float) -> pd.DataFrame:
+    """The oracle's rows of :func:`truth_pairs`: the same knapsack solved with the TRUE
+    profits."""
+    ok = pairs[(pairs["true_profit"] > 0) & (pairs["cost"] <= budget)]
+    pos, _ = choose(ok.assign(expected_profit=ok["true_profit"]), budget)
+    return ok.iloc[pos]
+
+
 def evaluate_on_truth(result: TargetPlan, truth_dir: str | Path) -> dict[str, float]:
     """True incremental profit of the plan, of the oracle and of two baselines.
 
@@ -518,20 +556,8 @@ def evaluate_on_truth(result: TargetPlan, truth_dir: str | Path) -> dict[str, fl
     the eligible offer with the best average estimated uplift, down the list until the
     budget is spent.
     """
-    path = Path(truth_dir) / "offer_effects.parquet"
-    if not path.is_file():
-        raise InputError(f"{path}: no offer effects in the ground truth (a simulated "
-                         "workspace made by this version of `churnguard simulate` has them)")
-    eff = pd.read_parquet(path)
-    camp = {o.name: o.campaign_offer for o in result.offers}
-    c = result.candidates.copy()
-    c["_camp"] = c["offer"].map(camp)
-    j = c.merge(eff.rename(columns={"offer": "_camp"}), on=["customer_id", "_camp"],
-                how="left")
-    known = j["true_offer_effect"].notna()
-    j["true_profit"] = np.where(
-        known, -j["true_offer_effect"] * j["true_expected_revenue_12m"]
-        - j["true_p_accept"] * j["cost"], -j["expected_cost"])
+    j = truth_pairs(result, truth_dir)
+    c = result.candidates
     j["true_p_lost"] = j["true_p_lost_control"].fillna(1.0)
     key = ["customer_id", "offer"]
 
@@ -540,9 +566,7 @@ def evaluate_on_truth(result: TargetPlan, truth_dir: str | Path) -> dict[str, fl
         return float(m["true_profit"].sum())
 
     budget = result.budget
-    ok = j[(j["true_profit"] > 0) & (j["cost"] <= budget)]
-    pos, _ = choose(ok.assign(expected_profit=ok["true_profit"]), budget)
-    oracle = ok.iloc[pos]
+    oracle = oracle_choice(j, budget)
     best_offer = (c.groupby("offer")["uplift"].mean().sort_values(ascending=False).index)
     rank = {o: i for i, o in enumerate(best_offer)}
 
@@ -569,4 +593,4 @@ def evaluate_on_truth(result: TargetPlan, truth_dir: str | Path) -> dict[str, fl
 
 
 __all__ = ["PLAN_COLUMNS", "SEGMENTS", "TargetPlan", "choose", "evaluate_on_truth",
-           "known_names", "plan", "rebudget"]
+           "known_names", "oracle_choice", "plan", "rebudget", "truth_pairs"]
